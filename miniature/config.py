@@ -1,0 +1,136 @@
+"""Configuration: schema validation with defaults, cross-field checks, and derived views.
+
+The workflow calls :func:`validate_config` while it is parsed, so a bad config stops the
+run before any job starts, with one message that names the offending field.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the field."""
+
+
+def _with_defaults(validator_class):
+    """A validator class that fills in ``default`` values of missing properties as it goes."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def load_schema() -> dict:
+    with open(SCHEMA_PATH) as f:
+        return yaml.safe_load(f)
+
+
+def _field(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    where = _field(error.absolute_path)
+    if "propertyNames" in error.schema_path:
+        # The error is about a key itself; error.instance is the key.
+        if error.validator == "pattern":
+            return (f"{where}: key {error.instance!r} is not allowed: use lower-case letters, digits "
+                    "and single underscores")
+        return f"{where}: key {error.instance!r} does not belong here (allowed: {', '.join(error.validator_value)})"
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        return f"{where}: unknown key {', '.join(repr(u) for u in unknown)} (allowed: {allowed})"
+    if error.validator == "required":
+        return f"{where}: missing required field {error.message.split(' ')[0]}"
+    if error.validator in ("oneOf", "anyOf", "minProperties", "maxProperties") and "description" in error.schema:
+        return f"{where}: {error.schema['description']}"
+    return f"{where}: {error.message}"
+
+
+def validate_config(config: dict) -> dict:
+    """Return a validated copy of ``config`` with defaults filled in, or raise ConfigError."""
+    config = copy.deepcopy(dict(config))
+    errors = sorted(_Validator(load_schema()).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        raise ConfigError(f"config error: {_message(best)}")
+    _check_references(config)
+    return config
+
+
+def _check_references(config: dict) -> None:
+    models = config["models"]
+    if config["reference"] not in models:
+        raise ConfigError(
+            f"config error: reference: {config['reference']!r} is not one of the models ({', '.join(models)})")
+    for key in models:
+        parent = model_parent(config, key)
+        if parent is not None and parent not in models:
+            raise ConfigError(f"config error: models.{key}.build: {parent!r} is not one of the models")
+        seen = {key}
+        while parent is not None:
+            if parent in seen:
+                raise ConfigError(f"config error: models.{key}.build: models depend on each other in a cycle")
+            seen.add(parent)
+            parent = model_parent(config, parent)
+    for key, spec in models.items():
+        recipe = spec.get("build", {})
+        if recipe.get("recipe") == "truncate" and "build" in models[recipe["from"]]:
+            n_layers = models[recipe["from"]]["build"].get("layers")
+            if n_layers is not None and max(recipe["keep_layers"]) >= n_layers:
+                raise ConfigError(
+                    f"config error: models.{key}.build.keep_layers: {recipe['from']!r} has only {n_layers} layers")
+
+
+# --- derived views used by the rules ---------------------------------------------------------
+
+
+def model_source(config: dict, key: str) -> str:
+    """``hub``, ``path`` or ``build``."""
+    return next(s for s in ("hub", "path", "build") if s in config["models"][key])
+
+
+def model_parent(config: dict, key: str) -> str | None:
+    """The model a built model is made from (teacher or truncation source), if any."""
+    recipe = config["models"][key].get("build", {})
+    return recipe.get("teacher") or recipe.get("from")
+
+
+def models_built_by(config: dict, recipe: str) -> list[str]:
+    return [k for k, m in config["models"].items() if m.get("build", {}).get("recipe") == recipe]
+
+
+def model_pairs(config: dict) -> list[tuple[str, str]]:
+    """Unordered pairs in table order: reference vs each other model, then the other pairs."""
+    reference = config["reference"]
+    others = [k for k in config["models"] if k != reference]
+    return [(reference, o) for o in others] + list(itertools.combinations(others, 2))
+
+
+def finetune_settings(config: dict, key: str, task: str = "qa") -> dict:
+    """Fine-tuning settings of one model: the shared ones with its own overrides on top."""
+    settings = dict(config.get("finetune", {}).get(task, {}))
+    override = config["models"][key].get("finetune", {}).get(task, {})
+    if "steps" in override or "epochs" in override:
+        settings.pop("steps", None)
+        settings.pop("epochs", None)
+    settings.update(override)
+    return settings

@@ -1,0 +1,206 @@
+"""Reading and writing the data splits, all through ``datasets``.
+
+Every QA split, whatever its source (generated, a local file, the hub), is written once by
+the data stage as a SQuAD 2.0 JSON file; every later stage reads those files with
+:func:`load_qa`, so the demo and the paper share one code path. A QA dataset has the flat
+columns of the hub's ``squad_v2``: id, title, context, question, answers{text, answer_start}.
+Sentiment splits are JSON Lines with ``id``, ``text`` and ``label`` (0 or 1).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import datasets
+
+
+class DataError(ValueError):
+    """A data file that cannot be used; the message names the file and the record."""
+
+
+def _open_text(path: str | Path):
+    path = Path(path)
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+
+
+def read_json(path: str | Path):
+    try:
+        with _open_text(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, gzip.BadGzipFile) as e:
+        raise DataError(f"{path}: not valid JSON ({e})") from None
+
+
+def check_squad(squad: dict, name: str, allow_empty: bool = False) -> None:
+    """Raise DataError unless ``squad`` is a usable SQuAD 2.0 layout.
+
+    Checks the nesting data[].paragraphs[].qas[], unique question ids, and that every
+    answer's ``answer_start`` points at its text in the context.
+    """
+    if not isinstance(squad, dict) or not isinstance(squad.get("data"), list):
+        raise DataError(f"{name}: not in the SQuAD 2.0 layout (expected an object with a 'data' list)")
+    seen: set[str] = set()
+    for a, article in enumerate(squad["data"]):
+        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+        if not isinstance(paragraphs, list):
+            raise DataError(f"{name}: data[{a}] has no 'paragraphs' list (SQuAD 2.0 layout)")
+        for p, paragraph in enumerate(paragraphs):
+            where = f"{name}: data[{a}].paragraphs[{p}]"
+            if not isinstance(paragraph.get("context"), str) or not isinstance(paragraph.get("qas"), list):
+                raise DataError(f"{where} needs a 'context' string and a 'qas' list (SQuAD 2.0 layout)")
+            for qa in paragraph["qas"]:
+                qid = qa.get("id")
+                if not isinstance(qid, str) or not isinstance(qa.get("question"), str):
+                    raise DataError(f"{where}: a question lacks a string 'id' or 'question'")
+                if qid in seen:
+                    raise DataError(f"{name}: duplicate question id {qid!r}")
+                seen.add(qid)
+                for answer in qa.get("answers", []):
+                    start, text = answer.get("answer_start"), answer.get("text")
+                    if not isinstance(start, int) or paragraph["context"][start: start + len(text or "")] != text:
+                        raise DataError(
+                            f"{name}: question {qid!r}: answer_start {start} does not point at its text {text!r}")
+    if not seen and not allow_empty:
+        raise DataError(f"{name}: contains no questions")
+
+
+def write_json(obj, path: str | Path) -> None:
+    """Write JSON atomically: a rerun never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    tmp.replace(path)
+
+
+def _flatten_articles(batch: dict) -> dict:
+    rows = {"id": [], "title": [], "context": [], "question": [], "answers": []}
+    for title, paragraphs in zip(batch["title"], batch["paragraphs"]):
+        for paragraph in paragraphs:
+            for qa in paragraph["qas"]:
+                rows["id"].append(qa["id"])
+                rows["title"].append(title)
+                rows["context"].append(paragraph["context"])
+                rows["question"].append(qa["question"])
+                answers = qa.get("answers") or []
+                rows["answers"].append({"text": [a["text"] for a in answers],
+                                        "answer_start": [a["answer_start"] for a in answers]})
+    return rows
+
+
+QA_FEATURES = datasets.Features({
+    "id": datasets.Value("string"),
+    "title": datasets.Value("string"),
+    "context": datasets.Value("string"),
+    "question": datasets.Value("string"),
+    "answers": {"text": datasets.Sequence(datasets.Value("string")),
+                "answer_start": datasets.Sequence(datasets.Value("int32"))},
+})
+
+
+def load_qa(path: str | Path) -> datasets.Dataset:
+    """A SQuAD 2.0 JSON file (.json or .json.gz) as a flat QA dataset, in file order."""
+    articles = datasets.load_dataset("json", data_files=str(path), field="data", split="train")
+    return articles.map(_flatten_articles, batched=True, remove_columns=articles.column_names,
+                        features=QA_FEATURES)
+
+
+def load_qa_hub(repo_id: str, revision: str, split: str) -> datasets.Dataset:
+    """A QA split from the hub (e.g. ``rajpurkar/squad_v2``), pinned to a commit."""
+    return datasets.load_dataset(repo_id, revision=revision, split=split).cast(QA_FEATURES)
+
+
+def to_squad(dataset: datasets.Dataset) -> dict:
+    """Flat QA rows back into the SQuAD 2.0 layout (articles by title, paragraphs by context)."""
+    articles: dict[str, dict[str, list]] = {}
+    for row in dataset:
+        paragraphs = articles.setdefault(row["title"], {})
+        answers = [{"text": t, "answer_start": s}
+                   for t, s in zip(row["answers"]["text"], row["answers"]["answer_start"])]
+        paragraphs.setdefault(row["context"], []).append(
+            {"id": row["id"], "question": row["question"], "answers": answers, "is_impossible": not answers})
+    return {"version": "v2.0", "data": [
+        {"title": title, "paragraphs": [{"context": c, "qas": qas} for c, qas in paragraphs.items()]}
+        for title, paragraphs in articles.items()]}
+
+
+def gold_answers(dataset: datasets.Dataset) -> dict[str, list[str]]:
+    """Question id -> gold answer texts (empty for unanswerable), in dataset order."""
+    return {qid: answers["text"] for qid, answers in zip(dataset["id"], dataset["answers"])}
+
+
+def load_sentiment(path: str | Path) -> datasets.Dataset:
+    """A sentiment split (JSON Lines: id, text, label in {0, 1})."""
+    ds = datasets.load_dataset("json", data_files=str(path), split="train")
+    bad = [i for i, label in enumerate(ds["label"]) if label not in (0, 1)]
+    if bad:
+        raise DataError(f"{path}: line {bad[0] + 1}: label {ds[bad[0]]['label']!r} is not 0 or 1")
+    return ds
+
+
+def write_csv(table, path: str | Path) -> None:
+    """Write a pandas table as CSV atomically (4 decimals for floats)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    table.to_csv(tmp, index=False, float_format="%.4f")
+    tmp.replace(path)
+
+
+def write_jsonl(rows: list[dict], path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+# --- the data stage: any source in, one local file out ---------------------------------------
+
+
+def prepare_qa_split(source: dict, out_path, seed: int, name: str) -> int:
+    """Write one QA split from its config source as a checked SQuAD 2.0 file; return its size."""
+    from miniature import demo_data
+
+    if "generate" in source:
+        spec = source["generate"]
+        make = demo_data.generate_qa if spec["style"] == "biographies" else demo_data.generate_match_reports
+        squad = make(spec["questions"], seed, prefix=name)
+        where = f"generated {name} split"
+    elif "file" in source:
+        where = source["file"]["path"]
+        squad = read_json(where)
+    else:
+        hub = source["hub"]
+        where = f"{hub['id']}@{hub['revision']} ({hub.get('split', name)})"
+        squad = to_squad(load_qa_hub(hub["id"], hub["revision"], hub.get("split", name)))
+    check_squad(squad, where)
+    write_json(squad, out_path)
+    return sum(len(p["qas"]) for article in squad["data"] for p in article["paragraphs"])
+
+
+def prepare_sentiment_split(source: dict, out_path, seed: int, name: str) -> int:
+    """Write one sentiment split from its config source as JSON Lines (id, text, label)."""
+    from miniature import demo_data
+
+    if "generate" in source:
+        rows = demo_data.generate_reviews(source["generate"]["reviews"], seed, prefix=name)
+    else:
+        if "file" in source:
+            dataset = load_sentiment(source["file"]["path"])
+        else:
+            hub = source["hub"]
+            dataset = datasets.load_dataset(hub["id"], revision=hub["revision"], split=hub.get("split", name))
+        ids = dataset["id"] if "id" in dataset.column_names else [f"{name}-{i:06d}" for i in range(len(dataset))]
+        rows = [{"id": str(i), "text": t, "label": int(label)}
+                for i, t, label in zip(ids, dataset["text"], dataset["label"])]
+    write_jsonl(rows, out_path)
+    return len(rows)

@@ -1,0 +1,330 @@
+"""Generated data for the offline demo.
+
+Everything here is made up by this module from a seed, so the demo needs no download.
+Three kinds of text are generated:
+
+* biographies with extractive questions about them (the in-distribution QA task),
+* football match reports with questions in another style (the out-of-domain challenge set),
+* short film reviews with a positive/negative label (the sentiment task).
+
+Design choices follow what a prototype measured on tiny models (see design.md):
+answers are single words (years, cities, jobs, instruments) because multi-token spans
+were not learnt in a few thousand steps; difficulty comes from several people per
+passage, distracting facts of the same type ("moved to <city> in <year>") and questions
+about facts that the passage does not state (unanswerable), so that models of different
+capacity make different errors.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+FIRST_NAMES = (
+    "anna", "boris", "clara", "daniel", "elena", "felix", "greta", "hugo", "ines", "jonas",
+    "karin", "leo", "maria", "nils", "olga", "pavel", "rosa", "simon", "tara", "umar",
+    "vera", "walter", "xenia", "yusuf", "zoe", "agnes", "bruno", "celia", "dmitri", "edith",
+    "frank", "gloria", "henrik", "ida", "jakob", "lena", "marco", "nora", "oscar", "petra",
+)
+FEMALE = frozenset(
+    "anna clara elena greta ines karin maria olga rosa tara vera xenia zoe agnes celia "
+    "edith gloria ida lena nora petra".split()
+)
+LAST_NAMES = (
+    "berg", "costa", "dahl", "eriksen", "fischer", "garcia", "hansen", "ivanov", "jensen",
+    "keller", "larsen", "moreau", "novak", "olsen", "petrov", "quist", "romano", "schmidt",
+    "torres", "ullman", "vogel", "weber", "young", "zimmer", "adler", "brandt", "carlsen",
+    "duval", "engel", "falk", "gruber", "holm", "iversen", "janssen", "kraus", "lund",
+    "meyer", "nagel", "ortiz", "pohl",
+)
+CITIES = (
+    "lisbon", "oslo", "vienna", "prague", "dublin", "madrid", "berlin", "warsaw", "athens",
+    "rome", "paris", "london", "bergen", "krakow", "porto", "munich", "lyon", "naples",
+    "sevilla", "zurich", "geneva", "turin", "hamburg", "bremen", "leipzig", "dresden",
+    "gdansk", "riga", "tallinn", "vilnius", "helsinki", "stockholm", "uppsala", "malmo",
+    "aarhus", "bruges", "ghent", "antwerp", "utrecht", "leiden",
+)
+JOBS = (
+    "baker", "painter", "carpenter", "teacher", "doctor", "lawyer", "farmer", "sailor",
+    "tailor", "butcher", "nurse", "architect", "engineer", "poet", "journalist", "chemist",
+    "pharmacist", "librarian", "gardener", "blacksmith", "potter", "weaver", "miner",
+    "surgeon", "banker", "printer", "brewer", "clockmaker", "photographer", "translator",
+)
+INSTRUMENTS = (
+    "violin", "piano", "cello", "flute", "guitar", "trumpet", "harp", "clarinet", "oboe",
+    "accordion", "drums", "saxophone", "banjo", "organ", "trombone",
+)
+YEARS = tuple(str(y) for y in range(1850, 2000))
+
+# Sentence templates per fact. {n} is how the person is referred to (full name the first
+# time, then surname or pronoun), {v} is the answer word.
+FACT_TEMPLATES = {
+    "born_year": ("{n} was born in {v}.", "{n} was born in the year {v}.", "in {v}, {n} was born."),
+    "home": ("{n} grew up in {v}.", "{n} comes from {v}.", "{n} spent childhood in {v}."),
+    "job": ("{n} worked as a {v}.", "{n} was a {v} by trade.", "for many years {n} was a {v}."),
+    "instrument": ("{n} played the {v}.", "{n} learned to play the {v} as a child.",
+                   "in the evenings {n} played the {v}."),
+}
+QUESTION_TEMPLATES = {
+    "born_year": ("when was {n} born?", "in which year was {n} born?", "what year was {n} born in?"),
+    "home": ("where did {n} grow up?", "which city does {n} come from?", "what is the home town of {n}?"),
+    "job": ("what did {n} work as?", "what was the job of {n}?", "what was the profession of {n}?"),
+    "instrument": ("which instrument did {n} play?", "what did {n} play?",
+                   "what instrument did {n} learn?"),
+    "moved_city": ("where did {n} move to?", "to which city did {n} move?"),
+    "moved_year": ("when did {n} move to {c}?", "in which year did {n} move to {c}?"),
+}
+FACT_POOLS = {"born_year": YEARS, "home": CITIES, "job": JOBS, "instrument": INSTRUMENTS}
+
+
+@dataclass
+class _Person:
+    first: str
+    last: str
+    facts: dict[str, str] = field(default_factory=dict)
+    moved: tuple[str, str] | None = None  # (city, year): a distracting fact of the same types
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} {self.last}"
+
+    @property
+    def pronoun(self) -> str:
+        return "she" if self.first in FEMALE else "he"
+
+
+class _PassageWriter:
+    """Appends sentences and remembers the character offset of every answer word."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.offsets: dict[tuple, int] = {}
+
+    def add(self, template: str, mention: str, value: str, key: tuple) -> None:
+        sentence = template.format(n=mention, v=value)
+        sentence = sentence[0].upper() + sentence[1:]
+        if self.text:
+            self.text += " "
+        # The answer word occurs once in the sentence: templates put {n} and {v} apart and
+        # names never equal answer words.
+        self.offsets[key] = len(self.text) + sentence.index(value)
+        self.text += sentence
+
+
+def _biography(rng: random.Random, n_people: int) -> tuple[str, list[_Person], dict]:
+    firsts = rng.sample(FIRST_NAMES, n_people)
+    lasts = rng.sample(LAST_NAMES, n_people)
+    people = []
+    writer = _PassageWriter()
+    for i, (first, last) in enumerate(zip(firsts, lasts)):
+        person = _Person(first, last)
+        kinds = rng.sample(list(FACT_TEMPLATES), rng.randint(2, 3))
+        for j, kind in enumerate(kinds):
+            value = rng.choice(FACT_POOLS[kind])
+            person.facts[kind] = value
+            if j == 0:
+                mention = person.name
+            else:
+                mention = rng.choice((person.pronoun, person.last, person.name))
+            writer.add(rng.choice(FACT_TEMPLATES[kind]), mention, value, (i, kind))
+        if rng.random() < 0.5:
+            city = rng.choice([c for c in CITIES if c != person.facts.get("home")])
+            born = int(person.facts.get("born_year", rng.choice(YEARS)))
+            year = str(min(born + rng.randint(15, 60), 2020))
+            person.moved = (city, year)
+            sentence = f"{person.last.capitalize()} moved to {city} in {year}."
+            start = len(writer.text) + 1 if writer.text else 0
+            writer.offsets[(i, "moved_city")] = start + sentence.index(city)
+            writer.offsets[(i, "moved_year")] = start + sentence.index(year)
+            writer.text += (" " if writer.text else "") + sentence
+        people.append(person)
+    return writer.text, people, writer.offsets
+
+
+def _sentence_case(text: str) -> str:
+    return text[0].upper() + text[1:]
+
+
+def _capitalise_names(text: str) -> str:
+    """Capitalise proper nouns; lengths stay the same, so answer offsets stay valid."""
+    words = text.split(" ")
+    return " ".join(w[0].upper() + w[1:] if w.rstrip(".,?:") in _PROPER_NOUNS else w for w in words)
+
+
+def generate_qa(n_questions: int, seed: int, prefix: str, unanswerable_share: float = 0.4) -> dict:
+    """Biography passages with questions, in the SQuAD 2.0 JSON layout.
+
+    Ids are ``<prefix>-<number>``. About ``unanswerable_share`` of the questions have no
+    answer in the passage: either the person is named but the asked fact is not stated,
+    or the asked person does not appear (a first name of the passage with another surname).
+    """
+    rng = random.Random(f"qa-{seed}-{prefix}")
+    paragraphs: list[dict] = []
+    made = 0
+    while made < n_questions:
+        context, people, offsets = _biography(rng, rng.randint(2, 3))
+        qas = []
+        for _ in range(min(rng.randint(3, 5), n_questions - made)):
+            qas.append(_question(rng, people, offsets, context, unanswerable_share))
+            qas[-1]["id"] = f"{prefix}-{made:06d}"
+            made += 1
+        paragraphs.append({"context": _capitalise_names(context), "qas": qas})
+    # Names are capitalised after offsets were taken; capitalising keeps lengths unchanged.
+    for p in paragraphs:
+        for qa in p["qas"]:
+            qa["question"] = _sentence_case(_capitalise_names(qa["question"]))
+            for a in qa["answers"]:
+                a["text"] = p["context"][a["answer_start"]: a["answer_start"] + len(a["text"])]
+    return {"version": "v2.0", "data": [{"title": f"{prefix}-biographies", "paragraphs": paragraphs}]}
+
+
+def _question(rng, people, offsets, context, unanswerable_share) -> dict:
+    i = rng.randrange(len(people))
+    person = people[i]
+    if rng.random() < unanswerable_share:
+        if rng.random() < 0.5:
+            missing = [k for k in FACT_TEMPLATES if k not in person.facts]
+            if missing:
+                kind = rng.choice(missing)
+                q = rng.choice(QUESTION_TEMPLATES[kind]).format(n=person.name)
+                return {"question": q, "answers": [], "is_impossible": True}
+        present = {p.last for p in people}
+        stranger = rng.choice([s for s in LAST_NAMES if s not in present])
+        kind = rng.choice(list(FACT_TEMPLATES))
+        q = rng.choice(QUESTION_TEMPLATES[kind]).format(n=f"{person.first} {stranger}")
+        return {"question": q, "answers": [], "is_impossible": True}
+    kinds = list(person.facts) + (["moved_city", "moved_year"] if person.moved else [])
+    kind = rng.choice(kinds)
+    if kind == "moved_city":
+        value = person.moved[0]
+    elif kind == "moved_year":
+        value = person.moved[1]
+    else:
+        value = person.facts[kind]
+    q = rng.choice(QUESTION_TEMPLATES[kind]).format(n=person.name, c=person.moved[0] if person.moved else "")
+    start = offsets[(i, kind)]
+    assert context[start: start + len(value)] == value
+    return {"question": q, "answers": [{"text": value, "answer_start": start}], "is_impossible": False}
+
+
+# --- out-of-domain challenge set: match reports -------------------------------------------
+
+TEAMS = (
+    "rovers", "united", "athletic", "wanderers", "rangers", "albion", "harriers", "thistle",
+    "celtic", "orient", "villa", "argyle", "dynamo", "sporting", "olympic", "hotspur",
+)
+STADIUMS = ("eastfield", "riverside", "hillpark", "northgate", "millbank", "oakwood", "seaview", "kingsmead")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+SCORES = ("one", "two", "three", "four", "five")
+_PROPER_NOUNS = frozenset(FIRST_NAMES + LAST_NAMES + CITIES + TEAMS + STADIUMS + DAYS)
+
+
+def generate_match_reports(n_questions: int, seed: int, prefix: str) -> dict:
+    """Football match reports with questions, SQuAD 2.0 layout: the out-of-domain challenge set."""
+    rng = random.Random(f"match-{seed}-{prefix}")
+    paragraphs = []
+    made = 0
+    while made < n_questions:
+        home, away = rng.sample(TEAMS, 2)
+        stadium, day = rng.choice(STADIUMS), rng.choice(DAYS)
+        scorer_last, referee_last = rng.sample(LAST_NAMES, 2)
+        scorer = f"{rng.choice(FIRST_NAMES)} {scorer_last}"
+        goals = rng.choice(SCORES[1:4])
+        referee = f"{rng.choice(FIRST_NAMES)} {referee_last}"
+        parts = [
+            f"match report: {home} beat {away} at {stadium} on {day}.",
+            f"{scorer} scored {goals} goals for {home}.",
+            f"the referee, {referee}, showed {rng.choice(SCORES)} yellow cards.",
+        ]
+        context = _capitalise_names(" ".join(p[0].upper() + p[1:] for p in parts))
+        facts = [
+            ("who did {h} beat on {d}?".format(h=home, d=day), away, context.index(away.capitalize())),
+            (f"where did {home} play on {day}?", stadium, context.index(stadium.capitalize())),
+            (f"on which day did {home} play {away}?", day, context.index(day.capitalize())),
+            (f"who refereed the match at {stadium}?", referee.split()[1], context.index(referee.split()[1].capitalize())),
+        ]
+        qas = []
+        for question, answer, start in rng.sample(facts, rng.randint(2, 3)):
+            text = context[start: start + len(answer)]
+            qas.append({"id": f"{prefix}-{made:06d}", "question": _sentence_case(_capitalise_names(question)),
+                        "answers": [{"text": text, "answer_start": start}], "is_impossible": False})
+            made += 1
+            if made >= n_questions:
+                break
+        if made < n_questions and rng.random() < 0.3:
+            other = rng.choice([t for t in TEAMS if t not in (home, away)])
+            qas.append({"id": f"{prefix}-{made:06d}", "question": _sentence_case(_capitalise_names(f"who did {other} beat?")),
+                        "answers": [], "is_impossible": True})
+            made += 1
+        paragraphs.append({"context": context, "qas": qas})
+    return {"version": "v2.0", "data": [{"title": f"{prefix}-match-reports", "paragraphs": paragraphs}]}
+
+
+# --- sentiment: film reviews --------------------------------------------------------------
+
+POSITIVE = ("wonderful", "brilliant", "moving", "charming", "superb", "delightful", "gripping", "clever")
+NEGATIVE = ("dull", "awful", "boring", "clumsy", "tedious", "dreadful", "messy", "shallow")
+ASPECTS = ("acting", "plot", "music", "script", "camera work", "ending", "dialogue", "pacing")
+FILM_WORDS = ("film", "movie", "picture", "story")
+
+
+def _opinion(rng: random.Random) -> tuple[str, int]:
+    """One clause about one aspect and its polarity (+1 / -1); negation flips it."""
+    positive = rng.random() < 0.5
+    adjective = rng.choice(POSITIVE if positive else NEGATIVE)
+    negated = rng.random() < 0.25
+    polarity = (1 if positive else -1) * (-1 if negated else 1)
+    verb = "was not" if negated else "was"
+    return f"the {rng.choice(ASPECTS)} {verb} {adjective}", polarity
+
+
+def generate_reviews(n: int, seed: int, prefix: str) -> list[dict]:
+    """Short reviews labelled 1 (positive) or 0 (negative) by the sum of clause polarities.
+
+    The final recommendation sentence agrees with the label, but it is left out of a third
+    of the reviews so that a classifier must also read the clauses (and their negations).
+    """
+    rng = random.Random(f"review-{seed}-{prefix}")
+    rows = []
+    while len(rows) < n:
+        clauses = [_opinion(rng) for _ in range(rng.choice((1, 3)))]
+        score = sum(p for _, p in clauses)
+        label = 1 if score > 0 else 0
+        sentences = [f"this {rng.choice(FILM_WORDS)} is about {rng.choice(JOBS)}s in {rng.choice(CITIES)}."]
+        sentences += [c + "." for c, _ in clauses]
+        if rng.random() < 2 / 3:
+            sentences.append("i would recommend it." if label else "i would not recommend it.")
+        text = " ".join(s[0].upper() + s[1:] for s in sentences)
+        rows.append({"id": f"{prefix}-{len(rows):06d}", "text": _capitalise_names(text), "label": label})
+    return rows
+
+
+def generate_corpus(n_documents: int, seed: int) -> list[str]:
+    """Unlabelled documents (one per line) for tokenizer training and masked-LM pre-training.
+
+    It mixes the three styles, like a general pre-training corpus that has seen news,
+    biographies and reviews; the downstream splits use other seeds, so no test passage is
+    seen in pre-training.
+    """
+    rng = random.Random(f"corpus-{seed}")
+    docs = []
+    for i in range(n_documents):
+        kind = rng.random()
+        if kind < 0.6:
+            docs.append(_capitalise_names(_biography(rng, rng.randint(2, 3))[0]))
+        elif kind < 0.8:
+            report = generate_match_reports(1, seed=rng.randrange(10**9), prefix="c")
+            docs.append(report["data"][0]["paragraphs"][0]["context"])
+        else:
+            docs.append(generate_reviews(1, seed=rng.randrange(10**9), prefix="c")[0]["text"])
+    return docs
+
+
+def write_corpus(path, n_documents: int, seed: int) -> None:
+    """The pre-training corpus as a text file, one document per line, written atomically."""
+    from pathlib import Path
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(generate_corpus(n_documents, seed)) + "\n", encoding="utf-8")
+    tmp.replace(path)

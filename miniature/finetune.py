@@ -1,0 +1,40 @@
+"""Fine-tuning stages: a pre-trained checkpoint in, a fine-tuned ``save_pretrained`` folder out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForQuestionAnswering
+
+from miniature import data, qa
+from miniature.models import load_model, load_tokenizer, save_model
+from miniature.training import total_steps, train
+
+log = logging.getLogger(__name__)
+
+TRAIN_KEYS = ("batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "checkpoint_every")
+
+
+def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, checkpoint_dir=None) -> dict:
+    """Fine-tune for extractive QA on a SQuAD 2.0 file; save the model and ``training.json``."""
+    began = time.perf_counter()
+    tokenizer = load_tokenizer(model_dir)
+    torch.manual_seed(seed)  # the new QA head's initial weights
+    model = load_model(AutoModelForQuestionAnswering, model_dir)
+    dataset = data.load_qa(train_path)
+    features = qa.train_features(tokenizer, dataset, settings["max_length"], settings["doc_stride"])
+    steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
+    log.info("fine-tuning on %d questions (%d windows) for %d steps", len(dataset), len(features), steps)
+    losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
+                   lambda m, batch: m(**batch).loss, steps=steps, seed=seed, checkpoint_dir=checkpoint_dir,
+                   fingerprint=json.dumps([settings, seed], sort_keys=True),
+                   **{k: settings[k] for k in TRAIN_KEYS})
+    save_model(model, tokenizer, out_dir)
+    summary = {"questions": len(dataset), "windows": len(features), "steps": steps, "settings": settings,
+               "seed": seed, "loss_curve": losses, "seconds": round(time.perf_counter() - began, 1)}
+    data.write_json(summary, Path(out_dir) / "training.json")
+    return summary

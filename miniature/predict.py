@@ -1,0 +1,35 @@
+"""The predict stage: answers of a fine-tuned QA model on the test split, and their metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from transformers import AutoModelForQuestionAnswering
+
+from miniature import data, qa, squad
+from miniature.models import load_model, load_tokenizer
+
+log = logging.getLogger(__name__)
+
+
+def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metrics_path,
+               max_length: int, doc_stride: int, settings: dict) -> dict:
+    """Write {id: answer} ("" = no answer), {id: null score minus best span score} and the
+    official SQuAD 2.0 metrics of those answers."""
+    tokenizer = load_tokenizer(model_dir)
+    model = load_model(AutoModelForQuestionAnswering, model_dir)
+    dataset = data.load_qa(test_path)
+    began = time.perf_counter()
+    answers, margins = qa.predict(model, tokenizer, dataset, max_length, doc_stride,
+                                  batch_size=settings["batch_size"], bf16=settings["bf16"],
+                                  n_best=settings["n_best"], max_answer_length=settings["max_answer_length"],
+                                  null_score_threshold=settings["null_score_threshold"])
+    seconds = time.perf_counter() - began
+    metrics = squad.summary_metrics(data.gold_answers(dataset), answers)
+    log.info("%d questions in %.1fs (%.1f questions/s); exact %.2f, f1 %.2f", len(answers), seconds,
+             len(answers) / seconds, metrics["exact"], metrics["f1"])
+    data.write_json(answers, predictions_path)
+    data.write_json(margins, null_margins_path)
+    data.write_json(metrics, metrics_path)
+    return metrics

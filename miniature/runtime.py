@@ -1,0 +1,35 @@
+"""What every workflow job does first: logging to its log file, thread count, offline mode.
+
+This module imports nothing heavy: the hub's offline switch must be set before
+``transformers``/``datasets`` are imported, because they read it at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+
+def start_job(snakemake, offline: bool = True) -> logging.Logger:
+    """Configure a job from its Snakemake object; return the logger to report progress to.
+
+    Jobs that need no download run with the hub switched off, so the offline demo can
+    never hang on a network call; download jobs pass ``offline=False``.
+    """
+    if offline:
+        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            os.environ[name] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if snakemake.log:
+        handlers.append(logging.FileHandler(str(snakemake.log[0]), mode="w"))
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # torch reads these when it is imported (later, by the job's own code).
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(max(1, int(snakemake.threads)))
+    log = logging.getLogger(f"miniature.{snakemake.rule}")
+    log.info("rule %s, wildcards %s, %d thread(s)", snakemake.rule, dict(snakemake.wildcards), snakemake.threads)
+    return log

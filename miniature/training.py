@@ -1,0 +1,139 @@
+"""A small, deterministic, resumable training loop shared by every training stage.
+
+Batches are a pure function of (seed, step): the order of examples in epoch e is a
+permutation drawn from ``(seed, e)``, and torch's random state (dropout, masking) is reset
+from ``(seed, step)`` before every step. So a run resumed from a checkpoint continues
+exactly as the uninterrupted run would have, and two runs with the same seed agree.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from transformers import get_linear_schedule_with_warmup
+
+log = logging.getLogger(__name__)
+
+
+def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """The batches of one epoch, a pure function of (seed, epoch).
+
+    Examples are shuffled, then sorted by length within windows of 50 batches so that a
+    batch holds examples of similar length (little padding), and the batches are shuffled
+    again. The last incomplete batch of an epoch is dropped.
+    """
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(lengths))
+    lengths = np.asarray(lengths)
+    window = 50 * batch_size
+    for i in range(0, len(order), window):
+        chunk = order[i: i + window]
+        order[i: i + window] = chunk[np.argsort(-lengths[chunk], kind="stable")]
+    batches = [order[i: i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def total_steps(n_examples: int, batch_size: int, steps: int | None = None, epochs: float | None = None) -> int:
+    """``steps`` if given, else the steps of ``epochs`` passes over the examples."""
+    if steps is not None:
+        return int(steps)
+    return max(1, math.ceil(epochs * max(1, n_examples // batch_size)))
+
+
+def _optimizer(model: torch.nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
+    # As in BERT: no weight decay on biases and LayerNorm weights.
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (no_decay if param.ndim < 2 else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=learning_rate)
+
+
+def train(
+    model: torch.nn.Module,
+    examples: Sequence[dict],
+    collate: Callable[[list[dict]], dict],
+    loss_fn: Callable[[torch.nn.Module, dict], torch.Tensor],
+    *,
+    steps: int,
+    batch_size: int,
+    learning_rate: float,
+    warmup_ratio: float = 0.0,
+    weight_decay: float = 0.0,
+    max_grad_norm: float = 1.0,
+    seed: int = 0,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_every: int = 200,
+    fingerprint: str = "",
+) -> list[float]:
+    """Train ``model`` in place for ``steps`` steps; return the mean loss of each logged interval.
+
+    With ``checkpoint_dir``, the state is saved every ``checkpoint_every`` steps and a run
+    that finds a checkpoint there resumes from it, provided it was made with the same
+    ``fingerprint`` (a description of the settings); the folder is removed when training ends.
+    """
+    if len(examples) < batch_size:
+        raise ValueError(f"{len(examples)} training examples are fewer than one batch of {batch_size}")
+    optimizer = _optimizer(model, learning_rate, weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * steps), steps)
+    start = 0
+    checkpoint = Path(checkpoint_dir) / "state.pt" if checkpoint_dir else None
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=True)
+    else:
+        state = None
+    if state is not None and state.get("fingerprint") != fingerprint:
+        log.info("ignoring checkpoint %s: it was made with other settings", checkpoint)
+    elif state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start = int(state["step"])
+        log.info("resumed from %s at step %d of %d", checkpoint, start, steps)
+
+    model.train()
+    lengths = [len(e["input_ids"]) for e in examples]
+    per_epoch = len(examples) // batch_size
+    batches: dict[int, list[np.ndarray]] = {}
+    log_every = max(1, steps // 20)
+    losses, interval = [], []
+    began = time.perf_counter()
+    for step in range(start, steps):
+        torch.manual_seed(seed * 1_000_003 + step)
+        epoch, position = divmod(step, per_epoch)
+        if epoch not in batches:
+            batches = {epoch: epoch_batches(lengths, batch_size, seed, epoch)}
+        batch = collate([examples[i] for i in batches[epoch][position]])
+        loss = loss_fn(model, batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        interval.append(loss.item())
+        done = step + 1
+        if done % log_every == 0 or done == steps:
+            losses.append(float(np.mean(interval)))
+            interval = []
+            elapsed = time.perf_counter() - began
+            eta = elapsed / (done - start) * (steps - done)
+            log.info("step %d/%d  loss %.4f  lr %.2e  %.0fs elapsed, ~%.0fs left",
+                     done, steps, losses[-1], scheduler.get_last_lr()[0], elapsed, eta)
+        if checkpoint is not None and done % checkpoint_every == 0 and done < steps:
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            tmp = checkpoint.with_suffix(".tmp")
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "step": done, "fingerprint": fingerprint}, tmp)
+            tmp.replace(checkpoint)
+    model.eval()
+    if checkpoint is not None:
+        shutil.rmtree(checkpoint.parent, ignore_errors=True)
+    return losses

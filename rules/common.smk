@@ -1,0 +1,49 @@
+# Config validation, derived lists and input functions shared by all rules.
+import sys
+
+sys.path.insert(0, workflow.basedir)
+
+from miniature import config as cfg  # noqa: E402
+
+# Validate before anything else: a bad config stops here, before any job, naming the field.
+try:
+    _validated = cfg.validate_config(config)
+except cfg.ConfigError as error:
+    raise WorkflowError(str(error)) from None
+config.clear()
+config.update(_validated)
+
+MODELS = list(config["models"])
+PAIRS = cfg.model_pairs(config)
+QA_SPLITS = list(config["data"]["qa"])
+
+
+def any_of(names):
+    """A wildcard constraint matching exactly one of ``names`` (or nothing if empty)."""
+    return "|".join(names) if names else "(?!)"
+
+
+wildcard_constraints:
+    model=any_of(MODELS),
+    a=any_of(MODELS),
+    b=any_of(MODELS),
+    qa_split=any_of(QA_SPLITS),
+    sentiment_split=any_of(list(config["data"].get("sentiment", {}))),
+
+
+def model_dir(key):
+    return f"results/models/{key}"
+
+
+def pair_files(comparison):
+    """The per-pair records of one comparison, in table order."""
+    return [f"results/compare/{comparison}/{a}__{b}.json" for a, b in PAIRS]
+
+
+def source_file(source):
+    """The local file a data source reads (an input of its job), if any."""
+    return [source["file"]["path"]] if "file" in source else []
+
+
+def recipe(wildcards):
+    return config["models"][wildcards.model]["build"]

@@ -1,0 +1,30 @@
+# Compare stage: one job per unordered model pair and comparison, then the tables.
+
+
+rule compare_errors:
+    input:
+        a="results/errors/{a}/errors.json",
+        b="results/errors/{b}/errors.json",
+    output:
+        "results/compare/errors/{a}__{b}.json",
+    log:
+        "logs/compare/errors/{a}__{b}.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/compare_errors.py"
+
+
+rule table2:
+    input:
+        errors=pair_files("errors"),
+    output:
+        "results/table2.csv",
+    params:
+        pairs=PAIRS,
+    log:
+        "logs/table2.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/table2.py"

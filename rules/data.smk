@@ -1,0 +1,47 @@
+# Data stage: every split, whatever its source, becomes one local file under results/data.
+
+
+rule corpus:
+    output:
+        "results/data/corpus.txt",
+    params:
+        documents=config["pretraining"]["corpus_documents"],
+        seed=config["seed"],
+    log:
+        "logs/data/corpus.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/corpus.py"
+
+
+rule qa_split:
+    input:
+        lambda wc: source_file(config["data"]["qa"][wc.qa_split]),
+    output:
+        "results/data/qa/{qa_split}.json",
+    params:
+        source=lambda wc: config["data"]["qa"][wc.qa_split],
+        seed=config["seed"],
+    log:
+        "logs/data/qa/{qa_split}.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/qa_split.py"
+
+
+rule sentiment_split:
+    input:
+        lambda wc: source_file(config["data"]["sentiment"][wc.sentiment_split]),
+    output:
+        "results/data/sentiment/{sentiment_split}.jsonl",
+    params:
+        source=lambda wc: config["data"]["sentiment"][wc.sentiment_split],
+        seed=config["seed"],
+    log:
+        "logs/data/sentiment/{sentiment_split}.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/sentiment_split.py"

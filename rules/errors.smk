@@ -1,0 +1,15 @@
+# Errors stage: the ids of the test questions each model answers wrongly.
+
+
+rule errors:
+    input:
+        predictions="results/predict/{model}/predictions.json",
+        test="results/data/qa/test.json",
+    output:
+        "results/errors/{model}/errors.json",
+    log:
+        "logs/errors/{model}.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/errors.py"

@@ -1,0 +1,25 @@
+# Predict stage: answers of each fine-tuned QA model on the test split, and their metrics.
+
+
+rule predict_qa:
+    input:
+        model="results/finetune/qa/{model}",
+        test="results/data/qa/test.json",
+    output:
+        predictions="results/predict/{model}/predictions.json",
+        null_margins="results/predict/{model}/null_margins.json",
+        metrics="results/predict/{model}/metrics.json",
+    params:
+        # Test windows are cut exactly as the model's training windows were.
+        max_length=lambda wc: cfg.finetune_settings(config, wc.model, "qa")["max_length"],
+        doc_stride=lambda wc: cfg.finetune_settings(config, wc.model, "qa")["doc_stride"],
+        settings=config["predict"],
+    threads: 2
+    log:
+        "logs/predict/{model}.log",
+    benchmark:
+        "benchmarks/predict/{model}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/predict_qa.py"

@@ -1,0 +1,11 @@
+"""Train the demo's WordPiece tokenizer on the generated corpus."""
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+from miniature.runtime import start_job  # noqa: E402
+
+log = start_job(snakemake)
+from miniature import models  # noqa: E402
+
+models.build_tokenizer(snakemake.input.corpus, snakemake.output[0], snakemake.params.vocab_size,
+                       snakemake.params.max_length)

@@ -1,0 +1,87 @@
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from miniature import config as cfg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def demo():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def test_shipped_configs_are_valid():
+    for path in [ROOT / "config.yaml", *sorted((ROOT / "configs").glob("*.yaml"))]:
+        cfg.validate_config(yaml.safe_load(path.read_text()))
+
+
+def test_defaults_are_filled_in(demo):
+    demo.pop("predict", None)
+    validated = cfg.validate_config(demo)
+    assert validated["predict"]["max_answer_length"] == 15
+    assert validated["finetune"]["qa"]["checkpoint_every"] == 200
+    assert "predict" not in demo  # the caller's dict is left alone
+
+
+def _mutations():
+    def set_(path, value):
+        def apply(c):
+            node = c
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+        return apply
+
+    def drop(path):
+        def apply(c):
+            node = c
+            for key in path[:-1]:
+                node = node[key]
+            del node[path[-1]]
+        return apply
+
+    return [
+        ("unknown top-level key", set_(["modles"], {}), "unknown key 'modles'"),
+        ("misspelled nested key", set_(["finetune", "qa", "lr"], 1e-3), "finetune.qa: unknown key 'lr'"),
+        ("reference not a model", set_(["reference"], "huge"), "reference: 'huge' is not one of the models"),
+        ("bad model key", set_(["models", "Big-Model"], {"path": "x"}), "models: key 'Big-Model' is not allowed"),
+        ("double underscore key", set_(["models", "a__b"], {"path": "x"}), "models: key 'a__b' is not allowed"),
+        ("wrong type", set_(["models", "large", "build", "layers"], "four"), "models.large.build.layers: 'four' is not of type 'integer'"),
+        ("missing field", drop(["models", "large", "build", "steps"]), "models.large.build: missing required field 'steps'"),
+        ("two sources", set_(["models", "large", "path"], "x"), "models.large: a model is given by exactly one source"),
+        ("unknown teacher", set_(["models", "distil", "build", "teacher"], "nope"), "models.distil.build: 'nope' is not one of the models"),
+        ("one model only", lambda c: c.update(models={"large": c["models"]["large"]}), "at least two models"),
+        ("missing test split", drop(["data", "qa", "test"]), "data.qa: missing required field 'test'"),
+        ("unpinned hub revision", set_(["models", "hubby"], {"hub": {"id": "bert-base-uncased", "revision": "main"}}),
+         "models.hubby.hub.revision: 'main' does not match"),
+        ("steps and epochs", set_(["finetune", "qa", "epochs"], 2), "finetune.qa: training length"),
+        ("keep more layers than exist", set_(["models", "truncated", "build", "keep_layers"], [0, 9]),
+         "models.truncated.build.keep_layers"),
+    ]
+
+
+@pytest.mark.parametrize("name, mutate, message", _mutations(), ids=[m[0] for m in _mutations()])
+def test_bad_config_names_the_field(demo, name, mutate, message):
+    bad = copy.deepcopy(demo)
+    mutate(bad)
+    with pytest.raises(cfg.ConfigError, match="^config error: ") as raised:
+        cfg.validate_config(bad)
+    assert message in str(raised.value)
+
+
+def test_pairs_put_reference_first_then_config_order(demo):
+    pairs = cfg.model_pairs(cfg.validate_config(demo))
+    assert pairs == [("large", "truncated"), ("large", "distil"), ("large", "small"),
+                     ("truncated", "distil"), ("truncated", "small"), ("distil", "small")]
+
+
+def test_per_model_finetune_override(demo):
+    demo["models"]["small"]["finetune"] = {"qa": {"learning_rate": 5e-4, "epochs": 1}}
+    validated = cfg.validate_config(demo)
+    small = cfg.finetune_settings(validated, "small")
+    assert small["learning_rate"] == 5e-4 and small["epochs"] == 1 and "steps" not in small
+    assert cfg.finetune_settings(validated, "large")["learning_rate"] == demo["finetune"]["qa"]["learning_rate"]

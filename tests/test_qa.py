@@ -1,0 +1,110 @@
+"""Span post-processing on constructed logits, and training windows on a real tokenizer."""
+
+import numpy as np
+import pytest
+
+from miniature import qa
+from miniature.models import train_tokenizer
+
+CONTEXT = "Anna Berg was born in Oslo in 1901."
+#          0    5    10   15   20   25   30
+
+
+def _features(offsets_per_window, example_index=None):
+    n = len(offsets_per_window)
+    return qa.EvalFeatures(input_ids=[[0] * len(o) for o in offsets_per_window], token_type_ids=[[0] * len(o) for o in offsets_per_window],
+                           example_index=example_index or [0] * n, context_offsets=offsets_per_window)
+
+
+# Window: [CLS] q [SEP] Anna Berg was born in Oslo in 1901 . [SEP]
+OFFSETS = [None, None, None, (0, 4), (5, 9), (10, 13), (14, 18), (19, 21), (22, 26), (27, 29), (30, 34), (34, 35), None]
+
+
+def _logits(best_start, best_end, null=-5.0):
+    start = np.full(len(OFFSETS), -5.0)
+    end = np.full(len(OFFSETS), -5.0)
+    start[0] = end[0] = null
+    start[best_start] = 5.0
+    end[best_end] = 5.0
+    return start, end
+
+
+def test_best_span_is_chosen():
+    start, end = _logits(8, 8)
+    [(answer, margin)] = qa.best_answers([CONTEXT], _features([OFFSETS]), [start], [end])
+    assert answer == "Oslo" and margin < 0
+
+
+def test_multi_token_span_text_comes_from_offsets():
+    start, end = _logits(3, 4)
+    [(answer, _)] = qa.best_answers([CONTEXT], _features([OFFSETS]), [start], [end])
+    assert answer == "Anna Berg"
+
+
+def test_no_answer_when_null_score_wins():
+    start, end = _logits(8, 8, null=9.0)
+    [(answer, margin)] = qa.best_answers([CONTEXT], _features([OFFSETS]), [start], [end])
+    assert answer == "" and margin > 0
+
+
+def test_null_threshold_shifts_the_decision():
+    start, end = _logits(8, 8, null=5.5)  # null beats the span by a small margin
+    [(answer, margin)] = qa.best_answers([CONTEXT], _features([OFFSETS]), [start], [end])
+    assert answer == "" and 0 < margin < 2
+    [(answer, _)] = qa.best_answers([CONTEXT], _features([OFFSETS]), [start], [end], null_score_threshold=2.0)
+    assert answer == "Oslo"
+
+
+def test_invalid_spans_are_skipped():
+    # The best end lies before the best start, and a question token has the highest start.
+    start, end = _logits(10, 4)
+    start[1] = 50.0
+    end[10] = 4.0
+    [(answer, _)] = qa.best_answers([CONTEXT], _features([OFFSETS]), [start], [end])
+    assert answer == "1901"
+
+
+def test_max_answer_length_limits_spans():
+    start, end = _logits(3, 10)
+    [(answer, _)] = qa.best_answers([CONTEXT], _features([OFFSETS]), [start], [end], max_answer_length=3)
+    assert len(answer.split()) <= 3
+
+
+def test_best_window_wins_across_windows():
+    # Two windows of one question: the second is confident about "1901".
+    first = _logits(8, 8)
+    second = _logits(10, 10)
+    second[0][10] = second[1][10] = 12.0
+    features = _features([OFFSETS, OFFSETS], example_index=[0, 0])
+    [(answer, _)] = qa.best_answers([CONTEXT], features, [first[0], second[0]], [first[1], second[1]])
+    assert answer == "1901"
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    words = "anna berg was born in oslo the year of a long story about many people who lived there".split()
+    docs = [" ".join(words[i:] + words[:i]) for i in range(len(words))] * 5
+    return train_tokenizer(docs, vocab_size=200, max_length=32)
+
+
+def test_train_features_mark_answer_tokens_or_cls(tokenizer):
+    context = " ".join(["a long story about many people who lived there"] * 4) + " anna berg was born in oslo"
+    answer_start = context.index("oslo")
+    dataset = {"question": ["where was anna born?", "who was born?"], "context": [context, context],
+               "answers": [{"text": ["oslo"], "answer_start": [answer_start]}, {"text": [], "answer_start": []}]}
+    features = qa.train_features(tokenizer, dataset, max_length=32, doc_stride=8)
+    assert len(features) > 2  # the long context was cut into overlapping windows
+    found = [f for f in features if f["start_positions"] != 0]
+    assert found, "some window must contain the answer"
+    for f in found:
+        assert tokenizer.decode(f["input_ids"][f["start_positions"]: f["end_positions"] + 1]) == "oslo"
+    n_first = len(qa.train_features(tokenizer, {k: v[:1] for k, v in dataset.items()}, 32, 8))
+    assert all(f["start_positions"] == 0 == f["end_positions"] for f in features[n_first:])  # unanswerable
+
+
+def test_length_sorted_batches_cover_everything_once():
+    lengths = [5, 50, 7, 30, 12, 1, 44]
+    batches = qa.length_sorted_batches(lengths, 3)
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(len(lengths)))
+    assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)

@@ -1,0 +1,82 @@
+"""Golden checks on real data from ../shared/data (skipped where it is absent)."""
+
+import gzip
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from miniature import compare, config, data, squad
+
+# Table 2 of Rai, Pal & Awekar (2023), prediction-errors column, as printed in the paper.
+PAPER_ERRORS_JACCARD = {
+    ("large", "base"): .528, ("large", "distil"): .41, ("large", "medium"): .421, ("large", "mini"): .317,
+    ("large", "tiny"): .22, ("base", "distil"): .487, ("base", "medium"): .502, ("base", "mini"): .37,
+    ("base", "tiny"): .244, ("distil", "medium"): .566, ("distil", "mini"): .477, ("distil", "tiny"): .297,
+    ("medium", "mini"): .47, ("medium", "tiny"): .292, ("mini", "tiny"): .487,
+}
+PAPER_FILES = {"large": "bert_large.json", "base": "bert_base.json", "distil": "distil_bert.json",
+               "medium": "bert_medium.json", "mini": "bert_mini.json", "tiny": "tiny_bert.json"}
+
+
+def test_paper_error_lists_reproduce_table2(shared_data):
+    errors = {key: data.read_json(shared_data / "paper-errors" / name) for key, name in PAPER_FILES.items()}
+    paper_config = {"reference": "large", "models": {k: {} for k in PAPER_FILES}}
+    pairs = config.model_pairs(paper_config)
+    assert len(pairs) == 15 and pairs[0] == ("large", "base")
+    records = {"errors": [{"model_a": a, "model_b": b, **compare.compare_sets(errors[a], errors[b])}
+                          for a, b in pairs]}
+    table = compare.table2(pairs, records)
+    assert list(zip(table.model_a, table.model_b)) == pairs
+    for a, b, value in zip(table.model_a, table.model_b, table.prediction_errors):
+        assert value == pytest.approx(PAPER_ERRORS_JACCARD[(a, b)], abs=0.005), (a, b)
+
+
+def _constructed_predictions(dataset) -> dict:
+    """Predictions of every kind the metric distinguishes: exact, partial, wrong, empty."""
+    rng = random.Random(0)
+    predictions = {}
+    for qid, context, answers in zip(dataset["id"], dataset["context"], dataset["answers"]):
+        texts = answers["text"]
+        r = rng.random()
+        if r < 0.3:
+            predictions[qid] = rng.choice(texts) if texts else ""
+        elif r < 0.5 and texts:
+            words = rng.choice(texts).split()
+            predictions[qid] = " ".join(words[: max(1, len(words) // 2)]) + " extra"
+        elif r < 0.7:
+            words = context.split()
+            start = rng.randrange(len(words))
+            predictions[qid] = " ".join(words[start: start + rng.randint(1, 4)])
+        elif r < 0.85:
+            predictions[qid] = ""
+        else:
+            predictions[qid] = (rng.choice(texts).upper() + ".") if texts else "The"
+    return predictions
+
+
+def test_metrics_equal_official_script(shared_data, tmp_path):
+    gz = shared_data / "squad2-dev" / "dev-v2.0.json.gz"
+    dev = tmp_path / "dev-v2.0.json"
+    dev.write_bytes(gzip.decompress(gz.read_bytes()))
+    dataset = data.load_qa(gz)
+    predictions = _constructed_predictions(dataset)
+    pred_file = tmp_path / "predictions.json"
+    pred_file.write_text(json.dumps(predictions))
+    official = subprocess.run([sys.executable, str(shared_data / "squad2-dev" / "evaluate-v2.0.py"),
+                               str(dev), str(pred_file)], capture_output=True, text=True, check=True)
+    expected = json.loads(official.stdout)
+    ours = squad.summary_metrics(data.gold_answers(dataset), predictions)
+    assert ours == expected
+    assert 0 < ours["exact"] < 100 and ours["exact"] < ours["f1"]
+
+
+def test_squad_dev_loads_through_datasets(shared_data):
+    dataset = data.load_qa(shared_data / "squad2-dev" / "dev-v2.0.json.gz")
+    assert len(dataset) == 11873
+    assert sum(1 for a in dataset["answers"] if not a["text"]) == 5945
+    back = data.to_squad(dataset)
+    data.check_squad(back, "round trip")
+    assert [a["title"] for a in back["data"]][:2] == ["Normans", "Computational_complexity_theory"]
