@@ -21,6 +21,6 @@ include: "rules/compare.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/table2.csv",
-    default_target: True

@@ -2,11 +2,17 @@
 n-best span post-processing with a no-answer threshold.
 
 The approach is the one of Hugging Face's ``run_qa.py``/``utils_qa.py`` (offsets mapping,
-overlapping windows, n-best start/end search, a null score compared with the best span),
-written here from scratch. One deliberate difference: span and null scores are
-log-probabilities normalised over each window's [CLS] and context tokens (as the
-``transformers`` question-answering pipeline does), so that scores from different windows
-of a long context are comparable.
+overlapping windows, n-best span search, a null score compared with the best answer),
+written here from scratch, with the answer rules of the ``transformers`` question-answering
+pipeline, so that both give the same answers from the same logits:
+
+* start and end logits are turned into probabilities over each window's [CLS] and context
+  tokens, and a span's score is p(start) * p(end);
+* the ``n_best`` best spans of each window (end >= start, at most ``max_answer_length``
+  tokens) are widened to whole words;
+* spans with the same text (ignoring case), from one window or several, add up;
+* the answer is "" when the no-answer score (the lowest p([CLS]) * p([CLS]) over the
+  windows) beats the best text's score by more than ``null_score_threshold`` (in log space).
 """
 
 from __future__ import annotations
@@ -63,15 +69,23 @@ class EvalFeatures:
     input_ids: list[list[int]]
     token_type_ids: list[list[int]]
     example_index: list[int]          # which question each window belongs to
-    context_offsets: list[list]       # character span per token; None outside the context
+    context_offsets: list[list]       # per token: character span of its whole word, None outside the context
+
+
+def _word_spans(offsets: list, word_ids: list, sequence_ids: list) -> list:
+    """Per context token, the character span of the word it is part of (None elsewhere)."""
+    spans: dict[int, list[int]] = {}
+    for (start, end), word, seq in zip(offsets, word_ids, sequence_ids):
+        if seq == 1 and word is not None:
+            span = spans.setdefault(word, [start, end])
+            span[0], span[1] = min(span[0], start), max(span[1], end)
+    return [tuple(spans[w]) if seq == 1 and w is not None else None for w, seq in zip(word_ids, sequence_ids)]
 
 
 def eval_features(tokenizer, dataset, max_length: int, doc_stride: int) -> EvalFeatures:
     enc = _tokenize(tokenizer, dataset["question"], dataset["context"], max_length, doc_stride)
-    offsets = []
-    for i, window in enumerate(enc["offset_mapping"]):
-        sequence_ids = enc.sequence_ids(i)
-        offsets.append([o if sequence_ids[t] == 1 else None for t, o in enumerate(window)])
+    offsets = [_word_spans(window, enc.word_ids(i), enc.sequence_ids(i))
+               for i, window in enumerate(enc["offset_mapping"])]
     return EvalFeatures(enc["input_ids"], enc["token_type_ids"],
                         [int(s) for s in enc["overflow_to_sample_mapping"]], offsets)
 
@@ -127,49 +141,55 @@ def window_logits(model, features: EvalFeatures, pad_id: int, batch_size: int = 
     return starts, ends
 
 
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max()
-    return x - np.log(np.exp(x).sum())
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def window_candidates(start_logits: np.ndarray, end_logits: np.ndarray, offsets: list, n_best: int,
+                      max_answer_length: int) -> tuple[float, list[tuple[float, int, int]]]:
+    """One window: its no-answer score and its ``n_best`` spans as (score, first char, last char)."""
+    context = np.array([o is not None for o in offsets])
+    allowed = context.copy()
+    allowed[0] = True  # [CLS] stands for "no answer"
+    p_start = np.where(allowed, _softmax(np.where(allowed, start_logits, -np.inf)), 0.0)
+    p_end = np.where(allowed, _softmax(np.where(allowed, end_logits, -np.inf)), 0.0)
+    null = float(p_start[0] * p_end[0])
+    p_start[~context] = 0.0
+    p_end[~context] = 0.0
+    # Upper triangle within max_answer_length: end >= start and end - start < max_answer_length.
+    scores = np.triu(np.tril(np.outer(p_start, p_end), max_answer_length - 1))
+    flat = scores.ravel()
+    k = min(n_best, flat.size)
+    top = np.argpartition(-flat, k - 1)[:k]
+    top = top[np.argsort(-flat[top], kind="stable")]
+    spans = []
+    for index in top:
+        if flat[index] <= 0:
+            break
+        s, e = divmod(int(index), scores.shape[1])
+        spans.append((float(flat[index]), offsets[s][0], offsets[e][1]))
+    return null, spans
 
 
 def best_answers(contexts: list[str], features: EvalFeatures, starts: list[np.ndarray], ends: list[np.ndarray],
                  n_best: int = 20, max_answer_length: int = 15, null_score_threshold: float = 0.0) -> list[tuple[str, float]]:
-    """Per question: (answer text or "" for no answer, null score minus best span score).
-
-    For each window, start and end logits are normalised over [CLS] and the context tokens;
-    the n_best starts and ends form candidate spans (end >= start, at most
-    ``max_answer_length`` tokens, inside the context). The best span over all windows is
-    the answer unless the no-answer score (the lowest [CLS] score over windows, as in
-    utils_qa) exceeds it by more than ``null_score_threshold``.
-    """
-    best: list[tuple[float, str]] = [(-np.inf, "")] * len(contexts)
-    null: list[float] = [np.inf] * len(contexts)
+    """Per question: (answer text, or "" for no answer; log no-answer score minus log best score)."""
+    texts: list[dict[str, list]] = [{} for _ in contexts]  # lower-cased text -> [score, text]
+    null = [np.inf] * len(contexts)
     for w, q in enumerate(features.example_index):
-        offsets = features.context_offsets[w]
-        context = np.array([o is not None for o in offsets])
-        allowed = context.copy()
-        allowed[0] = True  # [CLS] stands for "no answer"
-        start = np.where(allowed, starts[w], -np.inf)
-        end = np.where(allowed, ends[w], -np.inf)
-        start[allowed] = _log_softmax(start[allowed])
-        end[allowed] = _log_softmax(end[allowed])
-        null[q] = min(null[q], start[0] + end[0])
-        top_starts = [t for t in np.argsort(-start, kind="stable")[:n_best] if context[t]]
-        top_ends = [t for t in np.argsort(-end, kind="stable")[:n_best] if context[t]]
-        if not top_starts or not top_ends:
-            continue
-        s_idx, e_idx = np.array(top_starts), np.array(top_ends)
-        scores = start[s_idx][:, None] + end[e_idx][None, :]
-        length = e_idx[None, :] - s_idx[:, None] + 1
-        scores[(length < 1) | (length > max_answer_length)] = -np.inf
-        k = int(np.argmax(scores))  # first maximum in (start rank, end rank) order
-        s_best, e_best = s_idx[k // len(e_idx)], e_idx[k % len(e_idx)]
-        if scores.flat[k] > best[q][0]:
-            best[q] = (float(scores.flat[k]), contexts[q][offsets[s_best][0]: offsets[e_best][1]])
+        window_null, spans = window_candidates(starts[w], ends[w], features.context_offsets[w], n_best,
+                                               max_answer_length)
+        null[q] = min(null[q], window_null)
+        for score, first, last in spans:
+            text = contexts[q][first:last]
+            entry = texts[q].setdefault(text.lower(), [0.0, text])
+            entry[0] += score
     answers = []
-    for q, (score, text) in enumerate(best):
-        margin = null[q] - score
-        answers.append(("" if margin > null_score_threshold else text, float(margin)))
+    for q, candidates in enumerate(texts):
+        score, text = max(candidates.values(), key=lambda c: c[0], default=(0.0, ""))
+        margin = float(np.log(null[q]) - np.log(score)) if score > 0 else np.inf
+        answers.append(("" if margin > null_score_threshold else text, margin))
     return answers
 
 

@@ -27,9 +27,11 @@ def start_job(snakemake, offline: bool = True) -> logging.Logger:
         handlers.append(logging.FileHandler(str(snakemake.log[0]), mode="w"))
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # torch reads these when it is imported (later, by the job's own code).
+    # torch reads these when it is imported (later, by the job's own code). More threads than
+    # CPUs only makes threads wait for each other.
+    threads = max(1, min(int(snakemake.threads), len(os.sched_getaffinity(0))))
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = str(max(1, int(snakemake.threads)))
+        os.environ[name] = str(threads)
     log = logging.getLogger(f"miniature.{snakemake.rule}")
-    log.info("rule %s, wildcards %s, %d thread(s)", snakemake.rule, dict(snakemake.wildcards), snakemake.threads)
+    log.info("rule %s, wildcards %s, %d thread(s)", snakemake.rule, dict(snakemake.wildcards), threads)
     return log

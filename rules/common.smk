@@ -18,6 +18,14 @@ PAIRS = cfg.model_pairs(config)
 QA_SPLITS = list(config["data"]["qa"])
 
 
+# Threads of a training or inference job. Small models gain little from a second thread,
+# so on a small machine several one-thread jobs share it better than one job with all
+# cores; bigger machines run two jobs at a time with half the cores each. torch inside a
+# job never uses more threads than the machine has CPUs (miniature.runtime). A cluster
+# profile sets each rule's threads instead (--set-threads).
+HEAVY = max(1, min(workflow.cores or 1, os.cpu_count() or 1) // 2)
+
+
 def any_of(names):
     """A wildcard constraint matching exactly one of ``names`` (or nothing if empty)."""
     return "|".join(names) if names else "(?!)"

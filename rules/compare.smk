@@ -20,11 +20,11 @@ rule table2:
         errors=pair_files("errors"),
     output:
         "results/table2.csv",
-    params:
-        pairs=PAIRS,
     log:
         "logs/table2.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        pairs=PAIRS,
     script:
         "../scripts/table2.py"

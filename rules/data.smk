@@ -4,13 +4,13 @@
 rule corpus:
     output:
         "results/data/corpus.txt",
-    params:
-        documents=config["pretraining"]["corpus_documents"],
-        seed=config["seed"],
     log:
         "logs/data/corpus.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        documents=config["pretraining"]["corpus_documents"],
+        seed=config["seed"],
     script:
         "../scripts/corpus.py"
 
@@ -20,13 +20,13 @@ rule qa_split:
         lambda wc: source_file(config["data"]["qa"][wc.qa_split]),
     output:
         "results/data/qa/{qa_split}.json",
-    params:
-        source=lambda wc: config["data"]["qa"][wc.qa_split],
-        seed=config["seed"],
     log:
         "logs/data/qa/{qa_split}.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        source=lambda wc: config["data"]["qa"][wc.qa_split],
+        seed=config["seed"],
     script:
         "../scripts/qa_split.py"
 
@@ -36,12 +36,12 @@ rule sentiment_split:
         lambda wc: source_file(config["data"]["sentiment"][wc.sentiment_split]),
     output:
         "results/data/sentiment/{sentiment_split}.jsonl",
-    params:
-        source=lambda wc: config["data"]["sentiment"][wc.sentiment_split],
-        seed=config["seed"],
     log:
         "logs/data/sentiment/{sentiment_split}.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        source=lambda wc: config["data"]["sentiment"][wc.sentiment_split],
+        seed=config["seed"],
     script:
         "../scripts/sentiment_split.py"

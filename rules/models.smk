@@ -8,13 +8,13 @@ rule tokenizer:
         corpus="results/data/corpus.txt",
     output:
         directory("results/tokenizer"),
-    params:
-        vocab_size=config["pretraining"]["vocab_size"],
-        max_length=config["pretraining"]["max_length"],
     log:
         "logs/models/tokenizer.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        vocab_size=config["pretraining"]["vocab_size"],
+        max_length=config["pretraining"]["max_length"],
     script:
         "../scripts/tokenizer.py"
 
@@ -24,14 +24,14 @@ rule fetch_model:
         lambda wc: config["models"][wc.model].get("path", []),
     output:
         directory("results/models/{model}"),
-    wildcard_constraints:
-        model=any_of([k for k in MODELS if cfg.model_source(config, k) != "build"]),
-    params:
-        source=lambda wc: config["models"][wc.model],
     log:
         "logs/models/{model}.log",
+    wildcard_constraints:
+        model=any_of([k for k in MODELS if cfg.model_source(config, k) != "build"]),
     conda:
         "../envs/torch.yaml"
+    params:
+        source=lambda wc: config["models"][wc.model],
     script:
         "../scripts/fetch_model.py"
 
@@ -42,20 +42,20 @@ rule pretrain:
         tokenizer="results/tokenizer",
     output:
         directory("results/models/{model}"),
+    log:
+        "logs/models/{model}.log",
+    benchmark:
+        "benchmarks/models/{model}.tsv"
     wildcard_constraints:
         model=any_of(cfg.models_built_by(config, "pretrain")),
+    conda:
+        "../envs/torch.yaml"
+    threads: HEAVY
     params:
         recipe=recipe,
         settings=config["pretraining"],
         seed=config["seed"],
         checkpoint_dir="results/checkpoints/models/{model}",
-    threads: 2
-    log:
-        "logs/models/{model}.log",
-    benchmark:
-        "benchmarks/models/{model}.tsv"
-    conda:
-        "../envs/torch.yaml"
     script:
         "../scripts/pretrain.py"
 
@@ -67,20 +67,20 @@ rule distil:
         teacher=lambda wc: model_dir(recipe(wc)["teacher"]),
     output:
         directory("results/models/{model}"),
+    log:
+        "logs/models/{model}.log",
+    benchmark:
+        "benchmarks/models/{model}.tsv"
     wildcard_constraints:
         model=any_of(cfg.models_built_by(config, "distil")),
+    conda:
+        "../envs/torch.yaml"
+    threads: HEAVY
     params:
         recipe=recipe,
         settings=config["pretraining"],
         seed=config["seed"],
         checkpoint_dir="results/checkpoints/models/{model}",
-    threads: 2
-    log:
-        "logs/models/{model}.log",
-    benchmark:
-        "benchmarks/models/{model}.tsv"
-    conda:
-        "../envs/torch.yaml"
     script:
         "../scripts/distil.py"
 
@@ -90,13 +90,13 @@ rule truncate:
         parent=lambda wc: model_dir(recipe(wc)["from"]),
     output:
         directory("results/models/{model}"),
-    wildcard_constraints:
-        model=any_of(cfg.models_built_by(config, "truncate")),
-    params:
-        keep_layers=lambda wc: recipe(wc)["keep_layers"],
     log:
         "logs/models/{model}.log",
+    wildcard_constraints:
+        model=any_of(cfg.models_built_by(config, "truncate")),
     conda:
         "../envs/torch.yaml"
+    params:
+        keep_layers=lambda wc: recipe(wc)["keep_layers"],
     script:
         "../scripts/truncate.py"

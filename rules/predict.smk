@@ -9,17 +9,21 @@ rule predict_qa:
         predictions="results/predict/{model}/predictions.json",
         null_margins="results/predict/{model}/null_margins.json",
         metrics="results/predict/{model}/metrics.json",
-    params:
-        # Test windows are cut exactly as the model's training windows were.
-        max_length=lambda wc: cfg.finetune_settings(config, wc.model, "qa")["max_length"],
-        doc_stride=lambda wc: cfg.finetune_settings(config, wc.model, "qa")["doc_stride"],
-        settings=config["predict"],
-    threads: 2
     log:
         "logs/predict/{model}.log",
     benchmark:
         "benchmarks/predict/{model}.tsv"
     conda:
         "../envs/torch.yaml"
+    threads: HEAVY
+    params:
+        # Test windows are cut exactly as the model's training windows were.
+        max_length=lambda wc: cfg.finetune_settings(config, wc.model, "qa")[
+            "max_length"
+        ],
+        doc_stride=lambda wc: cfg.finetune_settings(config, wc.model, "qa")[
+            "doc_stride"
+        ],
+        settings=config["predict"],
     script:
         "../scripts/predict_qa.py"

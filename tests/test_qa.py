@@ -108,3 +108,28 @@ def test_length_sorted_batches_cover_everything_once():
     flat = np.concatenate(batches)
     assert sorted(flat.tolist()) == list(range(len(lengths)))
     assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)
+
+
+def test_identical_answer_texts_add_up():
+    # "Oslo" appears twice in the context; each occurrence is less likely than "1901" alone,
+    # but together they win (the answer is a text, not a position).
+    context = "Oslo is in Norway. Anna was born in Oslo in 1901."
+    offsets = [None, (0, 4), (5, 7), (8, 10), (11, 17), (17, 18), (19, 23), (24, 27), (28, 32), (33, 35),
+               (36, 40), (41, 43), (44, 48), (48, 49), None]
+    start = np.full(len(offsets), -20.0)
+    end = np.full(len(offsets), -20.0)
+    start[[1, 10]] = end[[1, 10]] = 2.0   # Oslo, twice
+    start[12] = end[12] = 2.3             # 1901, once, a little more likely than each Oslo
+    [(answer, _)] = qa.best_answers([context], _features([offsets]), [start], [end], max_answer_length=1)
+    assert answer == "Oslo"
+    start[12] = end[12] = 2.4             # now more likely than both together
+    [(answer, _)] = qa.best_answers([context], _features([offsets]), [start], [end], max_answer_length=1)
+    assert answer == "1901"
+
+
+def test_spans_widen_to_whole_words():
+    # Tokens: [CLS] q [SEP] ber ##g was [SEP]; word 0 = "berg" spans two tokens.
+    offsets = [(0, 0), (0, 1), (0, 0), (0, 3), (3, 4), (5, 8), (0, 0)]
+    word_ids = [None, 0, None, 0, 0, 1, None]
+    sequence_ids = [None, 0, None, 1, 1, 1, None]
+    assert qa._word_spans(offsets, word_ids, sequence_ids) == [None, None, None, (0, 4), (0, 4), (5, 8), None]

@@ -1,0 +1,116 @@
+"""Speed of the predict stage against the transformers question-answering pipeline.
+
+Same model, same 500 real SQuAD 2.0 dev questions, in one run: the pipeline at batch size 1
+and 32, our batched, length-sorted path in fp32 and in bfloat16 autocast. Prints questions
+per second, the ratios, the fraction of this machine's matrix-multiply peak (measured in the
+same run) that our path reaches, and how many answers agree. Random weights are fine for
+speed; the answer comparison uses the pipeline's rules on both sides (max_answer_len 15,
+12 candidate spans per window, handle_impossible_answer=True).
+
+    python benchmarks/predict.py [--questions 500] [--shapes base mini]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+from transformers import BertConfig, BertForQuestionAnswering, pipeline  # noqa: E402
+from transformers.utils import logging as hf_logging  # noqa: E402
+
+from miniature import data, qa  # noqa: E402
+from miniature.models import train_tokenizer  # noqa: E402
+
+SQUAD_DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad2-dev" / "dev-v2.0.json.gz"
+SHAPES = {"base": dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072),
+          "mini": dict(num_hidden_layers=4, hidden_size=256, num_attention_heads=4, intermediate_size=1024)}
+MAX_LENGTH, DOC_STRIDE, MAX_ANSWER, N_BEST = 384, 128, 15, 12
+
+
+def gemm_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
+    """FLOP/s of a square matrix multiply on all threads: the ceiling for a forward pass."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    began = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - began)
+
+
+def forward_flops(config: BertConfig, lengths: list[int]) -> float:
+    """Multiply-add FLOPs of the encoder on windows of the given (unpadded) lengths."""
+    h, layers, inter = config.hidden_size, config.num_hidden_layers, config.intermediate_size
+    per_token = layers * 2 * (4 * h * h + 2 * h * inter) + 2 * h * 2  # projections, feed-forward, QA head
+    return sum(n * per_token + layers * 4 * n * n * h for n in lengths)
+
+
+def run_pipeline(pipe, dataset, batch_size: int) -> tuple[dict, float]:
+    began = time.perf_counter()
+    out = pipe(question=list(dataset["question"]), context=list(dataset["context"]), batch_size=batch_size,
+               max_seq_len=MAX_LENGTH, doc_stride=DOC_STRIDE, max_answer_len=MAX_ANSWER, handle_impossible_answer=True)
+    seconds = time.perf_counter() - began
+    out = out if isinstance(out, list) else [out]
+    return {qid: o["answer"] for qid, o in zip(dataset["id"], out)}, seconds
+
+
+def run_ours(model, tokenizer, dataset, bf16: bool) -> tuple[dict, float]:
+    began = time.perf_counter()
+    answers, _ = qa.predict(model, tokenizer, dataset, MAX_LENGTH, DOC_STRIDE, batch_size=32, bf16=bf16,
+                            n_best=N_BEST, max_answer_length=MAX_ANSWER)
+    return answers, time.perf_counter() - began
+
+
+def agreement(a: dict, b: dict) -> float:
+    return sum(a[q] == b[q] for q in a) / len(a)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=500)
+    parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    args = parser.parse_args()
+    if not SQUAD_DEV.exists():
+        sys.exit(f"needs the real SQuAD 2.0 dev set at {SQUAD_DEV}")
+    hf_logging.set_verbosity_error()
+    dev = data.load_qa(SQUAD_DEV)
+    dataset = dev.shuffle(seed=0).select(range(args.questions))
+    # A BERT-sized WordPiece vocabulary trained on the dev texts (no hub download needed).
+    texts = list(dict.fromkeys(dev["context"])) + list(dev["question"])
+    tokenizer = train_tokenizer(texts, vocab_size=30522, max_length=512)
+    torch.manual_seed(0)
+    print(f"{args.questions} SQuAD 2.0 dev questions, windows of {MAX_LENGTH} tokens (stride {DOC_STRIDE}), "
+          f"{torch.get_num_threads()} threads")
+    peak32, peak16 = gemm_peak(torch.float32), gemm_peak(torch.bfloat16)
+    print(f"matrix-multiply peak: fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s")
+    lengths = [len(ids) for ids in qa.eval_features(tokenizer, dataset, MAX_LENGTH, DOC_STRIDE).input_ids]
+    for shape in args.shapes:
+        config = BertConfig(vocab_size=len(tokenizer), max_position_embeddings=512, **SHAPES[shape])
+        model = BertForQuestionAnswering(config).eval()
+        pipe = pipeline("question-answering", model=model, tokenizer=tokenizer, device="cpu")
+        flops = forward_flops(config, lengths)
+        p1, t_p1 = run_pipeline(pipe, dataset, 1)
+        p32, t_p32 = run_pipeline(pipe, dataset, 32)
+        ours, t_ours = run_ours(model, tokenizer, dataset, bf16=False)
+        ours16, t_ours16 = run_ours(model, tokenizer, dataset, bf16=True)
+        n = args.questions
+        print(f"\n== BERT-{shape} shape ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, "
+              f"{len(lengths)} windows, {flops / 1e12:.2f} TFLOP of useful work)")
+        print(f"{'path':<28}{'q/s':>8}{'vs pipeline bs1':>17}{'of peak':>9}")
+        for name, seconds, peak in (("pipeline, batch 1", t_p1, peak32), ("pipeline, batch 32", t_p32, peak32),
+                                    ("ours fp32 (batch 32)", t_ours, peak32), ("ours bf16 (batch 32)", t_ours16, peak16)):
+            print(f"{name:<28}{n / seconds:>8.1f}{t_p1 / seconds:>16.2f}x{flops / seconds / peak:>8.0%}")
+        print(f"answers identical: ours fp32 vs pipeline batch 1 {agreement(ours, p1):.1%}, "
+              f"pipeline batch 32 vs batch 1 {agreement(p32, p1):.1%}, ours bf16 vs ours fp32 {agreement(ours16, ours):.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Run the workflow on test configs in temporary folders."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = Path(__file__).resolve().parent / "configs"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(workdir, *args, configfile=None, check=True, timeout=1800):
+    """Run Snakemake on this project's Snakefile with ``workdir`` as working directory."""
+    cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    if configfile is not None:
+        cmd += ["--configfile", str(configfile)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def planned_jobs(workdir, target="results/table2.csv", configfile=None, extra=()):
+    """Rule -> number of jobs a dry run schedules for ``target`` (empty when nothing runs)."""
+    result = snakemake(workdir, "--dry-run", *extra, target, configfile=configfile)
+    text = result.stdout + result.stderr
+    counts = {}
+    table = re.search(r"Job stats:\n(.*?)\n\s*total\s+\d+", text, re.S)
+    if table:
+        for line in table.group(1).splitlines():
+            m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+            if m:
+                counts[m.group(1)] = int(m.group(2))
+    return counts
