@@ -14,6 +14,7 @@ if not workflow.overwrite_configfiles:
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
+include: "rules/compress.smk"
 include: "rules/finetune.smk"
 include: "rules/predict.smk"
 include: "rules/errors.smk"
@@ -24,3 +25,4 @@ rule all:
     default_target: True
     input:
         "results/table2.csv",
+        "results/models.csv",

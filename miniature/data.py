@@ -163,6 +163,16 @@ def write_jsonl(rows: list[dict], path: str | Path) -> None:
     tmp.replace(path)
 
 
+def select_articles(squad: dict, start: int = 0, stop: int | None = None, step: int = 1,
+                    exclude: bool = False) -> dict:
+    """The articles ``data[start:stop:step]`` of a SQuAD file, or with ``exclude`` all the
+    others (in file order), so that one selection splits a file into two parts sharing no article."""
+    articles = squad["data"]
+    chosen = set(range(len(articles))[start:stop:step])
+    kept = [a for i, a in enumerate(articles) if (i in chosen) != exclude]
+    return {**squad, "data": kept}
+
+
 # --- the data stage: any source in, one local file out ---------------------------------------
 
 
@@ -178,6 +188,10 @@ def prepare_qa_split(source: dict, out_path, seed: int, name: str) -> int:
     elif "file" in source:
         where = source["file"]["path"]
         squad = read_json(where)
+        if "articles" in source["file"]:
+            check_squad(squad, where)
+            squad = select_articles(squad, **source["file"]["articles"])
+            where = f"{where} (articles {source['file']['articles']})"
     else:
         hub = source["hub"]
         where = f"{hub['id']}@{hub['revision']} ({hub.get('split', name)})"

@@ -10,17 +10,18 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForQuestionAnswering
 
-from miniature import data, qa
-from miniature.models import load_model, load_tokenizer, save_model
-from miniature.training import total_steps, train
+from miniature import compress, data, qa
+from miniature.models import compression_recipe, load_model, load_tokenizer, save_model
+from miniature.training import TRAIN_KEYS, total_steps, train
 
 log = logging.getLogger(__name__)
 
-TRAIN_KEYS = ("batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "checkpoint_every")
-
 
 def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, checkpoint_dir=None) -> dict:
-    """Fine-tune for extractive QA on a SQuAD 2.0 file; save the model and ``training.json``."""
+    """Fine-tune for extractive QA on a SQuAD 2.0 file; save the model and ``training.json``.
+
+    A magnitude-pruned model keeps its pruned weights at zero while it is fine-tuned.
+    """
     began = time.perf_counter()
     tokenizer = load_tokenizer(model_dir)
     torch.manual_seed(seed)  # the new QA head's initial weights
@@ -29,10 +30,16 @@ def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, check
     features = qa.train_features(tokenizer, dataset, settings["max_length"], settings["doc_stride"])
     steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
     log.info("fine-tuning on %d questions (%d windows) for %d steps", len(dataset), len(features), steps)
+    pruned = (compression_recipe(model_dir) or {}).get("method") == "magnitude_prune"
+    if pruned:
+        compress.hold_pruned_weights(model)
     losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
                    lambda m, batch: m(**batch).loss, steps=steps, seed=seed, checkpoint_dir=checkpoint_dir,
                    fingerprint=json.dumps([settings, seed], sort_keys=True),
                    **{k: settings[k] for k in TRAIN_KEYS})
+    if pruned:
+        compress.release_pruned_weights(model)
+        log.info("encoder sparsity after fine-tuning: %.4f", compress.encoder_sparsity(model))
     save_model(model, tokenizer, out_dir)
     summary = {"questions": len(dataset), "windows": len(features), "steps": steps, "settings": settings,
                "seed": seed, "loss_curve": losses, "seconds": round(time.perf_counter() - began, 1)}

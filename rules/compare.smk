@@ -28,3 +28,21 @@ rule table2:
         pairs=PAIRS,
     script:
         "../scripts/table2.py"
+
+
+rule models_table:
+    input:
+        models=[finetuned_model(key, "qa") for key in MODELS],
+        timings=expand("results/predict/{model}/timing.json", model=MODELS),
+        metrics=expand("results/predict/{model}/metrics.json", model=MODELS),
+    output:
+        "results/models.csv",
+    log:
+        "logs/models_table.log",
+    conda:
+        "../envs/torch.yaml"
+    params:
+        models=MODELS,
+        sources={key: cfg.describe_source(config, key) for key in MODELS},
+    script:
+        "../scripts/models_table.py"

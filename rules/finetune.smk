@@ -11,6 +11,8 @@ rule finetune_qa:
         "logs/finetune/qa/{model}.log",
     benchmark:
         "benchmarks/finetune/qa/{model}.tsv"
+    wildcard_constraints:
+        model=any_of(FINETUNED),
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
