@@ -12,7 +12,6 @@ import logging
 import math
 import shutil
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -23,8 +22,7 @@ from transformers import get_linear_schedule_with_warmup
 log = logging.getLogger(__name__)
 
 # The fine-tuning settings (config finetune.<task>) that train() takes as they are.
-TRAIN_KEYS = ("batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "checkpoint_every",
-              "bf16")
+TRAIN_KEYS = ("batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "checkpoint_every")
 
 
 def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
@@ -78,15 +76,12 @@ def train(
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 200,
     fingerprint: str = "",
-    bf16: bool = False,
 ) -> list[float]:
     """Train ``model`` in place for ``steps`` steps; return the mean loss of each logged interval.
 
     With ``checkpoint_dir``, the state is saved every ``checkpoint_every`` steps and a run
     that finds a checkpoint there resumes from it, provided it was made with the same
     ``fingerprint`` (a description of the settings); the folder is removed when training ends.
-    With ``bf16``, the forward pass and loss run under bfloat16 autocast (mixed precision: the
-    weights and the optimiser stay in float32); on CPUs with bf16 units a step is ~2x faster.
     """
     if len(examples) < batch_size:
         raise ValueError(f"{len(examples)} training examples are fewer than one batch of {batch_size}")
@@ -120,8 +115,7 @@ def train(
         if epoch not in batches:
             batches = {epoch: epoch_batches(lengths, batch_size, seed, epoch)}
         batch = collate([examples[i] for i in batches[epoch][position]])
-        with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext():
-            loss = loss_fn(model, batch)
+        loss = loss_fn(model, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
         optimizer.step()

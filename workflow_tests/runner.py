@@ -24,8 +24,9 @@ def snakemake(workdir, *args, configfile=None, check=True, timeout=1800):
 
 
 def planned_jobs(workdir, target="results/table2.csv", configfile=None, extra=()):
-    """Rule -> number of jobs a dry run schedules for ``target`` (empty when nothing runs)."""
-    result = snakemake(workdir, "--dry-run", *extra, target, configfile=configfile)
+    """Rule -> number of jobs a dry run schedules for ``target`` (targets separated by spaces;
+    empty when nothing runs)."""
+    result = snakemake(workdir, "--dry-run", *extra, *target.split(), configfile=configfile)
     text = result.stdout + result.stderr
     counts = {}
     table = re.search(r"Job stats:\n(.*?)\n\s*total\s+\d+", text, re.S)
