@@ -181,8 +181,16 @@ def model_pairs(config: dict) -> list[tuple[str, str]]:
 
 
 def finetune_settings(config: dict, key: str, task: str = "qa") -> dict:
-    """Fine-tuning settings of one model: the shared ones with its own overrides on top."""
-    settings = dict(config.get("finetune", {}).get(task, {}))
+    """Fine-tuning settings of one model: the shared ones with its own overrides on top.
+
+    A post-training compression (stage finetuned) starts from its parent's settings, so its
+    test windows are cut as its parent's training windows were.
+    """
+    spec = config["models"][key].get("compress", {})
+    if spec.get("stage") == "finetuned":
+        settings = finetune_settings(config, spec["from"], task)
+    else:
+        settings = dict(config.get("finetune", {}).get(task, {}))
     override = config["models"][key].get("finetune", {}).get(task, {})
     if "steps" in override or "epochs" in override:
         settings.pop("steps", None)

@@ -118,3 +118,12 @@ def test_compression_cycle_is_refused(demo):
     demo["models"]["large"] = {"compress": {"from": "int8", "method": "layer_drop", "keep": [0]}}
     with pytest.raises(cfg.ConfigError, match="in a cycle"):
         cfg.validate_config(demo)
+
+
+def test_post_training_compression_inherits_its_parents_settings(demo):
+    demo["models"]["large"]["finetune"] = {"qa": {"max_length": 64}}
+    demo["models"]["int8"]["finetune"] = {"qa": {"batch_size": 8}}
+    validated = cfg.validate_config(demo)
+    assert cfg.finetune_settings(validated, "int8")["max_length"] == 64  # cut like large's windows
+    assert cfg.finetune_settings(validated, "int8")["batch_size"] == 8
+    assert cfg.finetune_settings(validated, "truncated")["max_length"] == demo["finetune"]["qa"]["max_length"]
