@@ -148,9 +148,10 @@ body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; 
 h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; white-space: nowrap; }
-th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
+th { background: #f2f2f2; white-space: normal; vertical-align: bottom; } td:first-child, th:first-child { text-align: left; }
 figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption, .caption { color: #444; font-size: 0.92em; margin: 0.3em 0 1em; }
+.wide { overflow-x: auto; }
 dt { font-weight: 600; } dd { margin: 0 0 0.5em 1.2em; color: #444; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 """
@@ -174,7 +175,7 @@ def _figure(path: str | Path, caption: str, alt: str) -> str:
 
 def _table(frame: pd.DataFrame, caption: str = "") -> str:
     body = frame.to_html(index=False, na_rep="–", float_format=lambda v: f"{v:.3f}", border=0)
-    return body + (f'<p class="caption">{_esc(caption)}</p>' if caption else "")
+    return f'<div class="wide">{body}</div>' + (f'<p class="caption">{_esc(caption)}</p>' if caption else "")
 
 
 def _ci(row) -> str:
@@ -204,10 +205,11 @@ def summary(agreement: pd.DataFrame, reference: str) -> list[str]:
         if not flags.any() or ours.empty or ours["kappa_of_ceiling"].isna().all():
             continue
         ceiling = rows[flags].iloc[0]
-        parts = ", ".join(f"{r.model_b} {r.kappa:.2f} ({r.kappa_of_ceiling:.0%})" for r in ours.itertuples())
+        parts = "; ".join(f"{r.model_b} κ = {r.kappa:.2f} ({r.kappa_of_ceiling:.0%} of the ceiling)"
+                          for r in ours.itertuples())
         sentences.append(
             f"{title_of(characteristic)}: two fine-tunings of {reference} with different seeds agree with "
-            f"κ = {ceiling.kappa:.2f}; against {reference}, the other models reach κ = {parts} of that ceiling.")
+            f"κ = {ceiling.kappa:.2f}, the ceiling. Against {reference}: {parts}.")
     return sentences
 
 

@@ -62,7 +62,7 @@ def test_report_has_every_table_heatmap_optional_section_caption_and_the_config(
         assert html.escape(caption) in page
     assert "/models/mid" in page  # the config
     # The summary reads the reference pairs against the seed baseline (kappa 0.4 of 0.5 = 80 %).
-    assert "κ = 0.50" in page and "mid 0.40 (80%)" in page
+    assert "κ = 0.50, the ceiling" in page and "mid κ = 0.40 (80% of the ceiling)" in page
     assert not re.search(r'(src|href)="(?!data:)', page)
 
 
