@@ -18,9 +18,13 @@ include: "rules/finetune.smk"
 include: "rules/predict.smk"
 include: "rules/errors.smk"
 include: "rules/compare.smk"
+include: "rules/agreement.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         "results/table2.csv",
+        "results/agreement.csv",
+        "results/report.html",

@@ -16,6 +16,10 @@ config.update(_validated)
 MODELS = list(config["models"])
 PAIRS = cfg.model_pairs(config)
 QA_SPLITS = list(config["data"]["qa"])
+# The seed baseline (None when off): the reference fine-tuned for QA again with another seed,
+# under a derived key. QA_MODELS are the keys with QA jobs: the models and that baseline.
+SEED_BASELINE = cfg.seed_baseline(config)
+QA_MODELS = cfg.qa_models(config)
 
 
 # Threads of a training or inference job. Small models gain little from a second thread,
@@ -55,3 +59,30 @@ def source_file(source):
 
 def recipe(wildcards):
     return config["models"][wildcards.model]["build"]
+
+
+# Agreement (rules/agreement.smk, whose SET_COMPARISONS says where each comparison's sets are).
+def agreement_pairs(comparison):
+    """Table order, then the seed baseline (reference vs its second fine-tune) if it applies."""
+    baseline = SEED_BASELINE and SET_COMPARISONS[comparison].get("seed_baseline")
+    return PAIRS + ([(config["reference"], SEED_BASELINE)] if baseline else [])
+
+
+def agreement_files(comparison):
+    return [
+        f"results/agreement/{comparison}/{a}__{b}.json"
+        for a, b in agreement_pairs(comparison)
+    ]
+
+
+def agreement_inputs(wildcards):
+    entry = SET_COMPARISONS[wildcards.comparison]
+    files = {
+        "a": entry["sets"].format(model=wildcards.a),
+        "b": entry["sets"].format(model=wildcards.b),
+        "universe": entry["universe"],
+    }
+    if "answers" in entry:
+        files["answers_a"] = entry["answers"].format(model=wildcards.a)
+        files["answers_b"] = entry["answers"].format(model=wildcards.b)
+    return files

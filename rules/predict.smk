@@ -13,6 +13,8 @@ rule predict_qa:
         "logs/predict/{model}.log",
     benchmark:
         "benchmarks/predict/{model}.tsv"
+    wildcard_constraints:
+        model=any_of(QA_MODELS),
     conda:
         "../envs/torch.yaml"
     threads: HEAVY

@@ -61,6 +61,10 @@ def _mutations():
         ("steps and epochs", set_(["finetune", "qa", "epochs"], 2), "finetune.qa: training length"),
         ("keep more layers than exist", set_(["models", "truncated", "build", "keep_layers"], [0, 9]),
          "models.truncated.build.keep_layers"),
+        ("seed baseline with the same seed", set_(["agreement", "baseline_seed"], 0),
+         "agreement.baseline_seed: must differ from seed"),
+        ("too few resamples", set_(["agreement", "bootstrap_resamples"], 10),
+         "agreement.bootstrap_resamples: 10 is less than the minimum of 100"),
     ]
 
 
@@ -85,3 +89,19 @@ def test_per_model_finetune_override(demo):
     small = cfg.finetune_settings(validated, "small")
     assert small["learning_rate"] == 5e-4 and small["epochs"] == 1 and "steps" not in small
     assert cfg.finetune_settings(validated, "large")["learning_rate"] == demo["finetune"]["qa"]["learning_rate"]
+
+
+def test_seed_baseline_is_a_derived_key_with_the_reference_settings_and_the_other_seed(demo):
+    demo["models"]["large"]["finetune"] = {"qa": {"learning_rate": 2e-4}}
+    validated = cfg.validate_config(demo)
+    assert cfg.seed_baseline(validated) == "large-seed1"
+    assert cfg.qa_models(validated) == ["large", "truncated", "distil", "small", "large-seed1"]
+    assert cfg.base_model(validated, "large-seed1") == "large" and cfg.base_model(validated, "small") == "small"
+    assert cfg.finetune_seed(validated, "large-seed1") == 1 and cfg.finetune_seed(validated, "large") == 0
+    assert cfg.finetune_settings(validated, "large-seed1") == cfg.finetune_settings(validated, "large")
+    assert cfg.finetune_settings(validated, "large-seed1")["learning_rate"] == 2e-4
+    assert all("large-seed1" not in pair for pair in cfg.model_pairs(validated))  # not a row of Table 2
+
+    demo["agreement"]["seed_baseline"] = False
+    off = cfg.validate_config(demo)
+    assert cfg.seed_baseline(off) is None and cfg.qa_models(off) == list(demo["models"])

@@ -1,25 +1,36 @@
 """The workflow as a whole: what a dry run schedules, and a tiny real run."""
 
+import base64
+import io
 import json
+import re
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from PIL import Image
 
+import browser
 from runner import CONFIGS, ROOT, planned_jobs, snakemake
 
+# The demo's default target: 4 models and the seed baseline (a second QA fine-tune of the
+# reference), so 5 QA jobs of each kind; 6 pairs plus the seed-baseline pair for agreement.
 DEMO_JOBS = {"corpus": 1, "qa_split": 2, "tokenizer": 1, "pretrain": 2, "distil": 1, "truncate": 1,
-             "finetune_qa": 4, "predict_qa": 4, "errors": 4, "compare_errors": 6, "table2": 1}
+             "finetune_qa": 5, "predict_qa": 5, "errors": 5, "compare_errors": 6, "table2": 1,
+             "agreement_pair": 7, "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
 
 
 def test_demo_dry_run_schedules_one_job_per_model_and_pair(tmp_path):
-    assert planned_jobs(tmp_path, configfile=ROOT / "config.yaml") == DEMO_JOBS
+    assert planned_jobs(tmp_path, target="all", configfile=ROOT / "config.yaml") == DEMO_JOBS
 
 
 def test_paper_dry_run_lists_six_models_and_fifteen_pairs(tmp_path):
-    jobs = planned_jobs(tmp_path, configfile=ROOT / "configs" / "paper.yaml")
+    # The seed baseline is off in the paper config: no seventh fine-tune, no baseline pair.
+    jobs = planned_jobs(tmp_path, target="all", configfile=ROOT / "configs" / "paper.yaml")
     assert jobs == {"fetch_model": 6, "qa_split": 2, "finetune_qa": 6, "predict_qa": 6, "errors": 6,
-                    "compare_errors": 15, "table2": 1}
+                    "compare_errors": 15, "table2": 1, "agreement_pair": 15, "agreement": 1, "heatmaps": 1,
+                    "report": 1, "all": 1}
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
@@ -65,4 +76,84 @@ def test_tiny_run_writes_table2_and_per_model_results(tiny_run):
 
 
 def test_rerun_with_nothing_changed_runs_nothing(tiny_run):
-    assert planned_jobs(tiny_run, configfile=tiny_run / "config.yaml") == {}
+    assert planned_jobs(tiny_run, target="all", configfile=tiny_run / "config.yaml") == {}
+
+
+def test_adding_a_model_runs_only_its_jobs_its_pairs_and_the_summaries(tiny_run, tmp_path):
+    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    config["models"]["extra"] = {"build": {"recipe": "truncate", "from": "large", "keep_layers": [1]}}
+    (tmp_path / "more.yaml").write_text(yaml.safe_dump(config, sort_keys=False))  # key order is in the params
+    jobs = planned_jobs(tiny_run, target="all", configfile=tmp_path / "more.yaml")
+    # The seed baseline and the old pairs are not redone.
+    assert jobs == {"truncate": 1, "finetune_qa": 1, "predict_qa": 1, "errors": 1, "compare_errors": 4,
+                    "table2": 1, "agreement_pair": 4, "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
+
+
+def _ids(path):
+    return set(json.loads(path.read_text()))
+
+
+def test_tiny_run_writes_agreement_with_the_seed_baseline(tiny_run):
+    config = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    baseline = f"large-seed{config['agreement']['baseline_seed']}"
+    table = pd.read_csv(tiny_run / "results" / "agreement.csv")
+    table2 = pd.read_csv(tiny_run / "results" / "table2.csv")
+    pairs = list(zip(table2.model_a, table2.model_b))
+    assert list(zip(table.model_a, table.model_b)) == pairs + [("large", baseline)]
+    assert set(table.characteristic) == {"errors"} and list(table.seed_baseline) == [False] * len(pairs) + [True]
+    assert np.allclose(table.jaccard[: len(pairs)], table2.prediction_errors, atol=1e-4)
+    assert (table.jaccard_ci_low <= table.jaccard + 1e-4).all() and (table.jaccard <= table.jaccard_ci_high + 1e-4).all()
+    assert table.kappa.between(-1, 1).all() and table.expected_jaccard.between(0, 1).all()
+    ceiling = table[table.seed_baseline].iloc[0]
+    assert np.allclose(table.kappa_of_ceiling, table.kappa / ceiling.kappa, atol=1e-3)
+
+    # The seed baseline is the reference's pre-trained model fine-tuned with the other seed.
+    training = json.loads((tiny_run / f"results/finetune/qa/{baseline}/training.json").read_text())
+    assert training["seed"] == 1 and json.loads((tiny_run / "results/finetune/qa/large/training.json").read_text())[
+        "seed"] == 0
+    # Negative flips and answer agreement, recomputed from the per-model files.
+    test = json.loads((tiny_run / "results/data/qa/test.json").read_text())
+    n = sum(len(p["qas"]) for article in test["data"] for p in article["paragraphs"])
+    for row in table.itertuples():
+        errors_a = _ids(tiny_run / f"results/errors/{row.model_a}/errors.json")
+        errors_b = _ids(tiny_run / f"results/errors/{row.model_b}/errors.json")
+        assert row.items == n and row.negative_flip_rate == pytest.approx(len(errors_b - errors_a) / n, abs=1e-4)
+        answers_a = json.loads((tiny_run / f"results/predict/{row.model_a}/predictions.json").read_text())
+        answers_b = json.loads((tiny_run / f"results/predict/{row.model_b}/predictions.json").read_text())
+        # Identical raw answers are identical normalised answers, and different errors are different answers.
+        same_raw = sum(answers_a[q] == answers_b[q] for q in answers_a) / n
+        assert same_raw - 1e-4 <= row.answer_agreement <= 1 - len(errors_a ^ errors_b) / n + 1e-4
+
+
+def _data_uri_images(page):
+    return re.findall(r'<img src="data:(image/[a-z+]+);base64,([^"]+)"', page)
+
+
+def test_report_renders_in_a_headless_browser(tiny_run, tmp_path):
+    report = tiny_run / "results" / "report.html"
+    page = report.read_text(encoding="utf-8")
+    # Self-contained: nothing is fetched from elsewhere.
+    assert not re.search(r'(src|href)="(?!data:)', page)
+    for heading in ("Table 2", "Agreement beyond chance", "Heatmaps", "Configuration"):
+        assert heading in page
+    images = _data_uri_images(page)
+    heatmaps = sorted((tiny_run / "results/figures/heatmaps").glob("*.png"))
+    assert len(images) == len(heatmaps) >= 1
+    for _, encoded in images:
+        with Image.open(io.BytesIO(base64.b64decode(encoded))) as image:
+            image.verify()
+
+    # The browser decodes every image ...
+    assert browser.decoded_images(report, tmp_path) == (len(images), len(images))
+    # ... and a page with a broken image is caught by the same check.
+    broken = tmp_path / "broken.html"
+    broken.write_text(page.replace(images[0][1][:400], "AAAA" * 100, 1), encoding="utf-8")
+    assert browser.decoded_images(broken, tmp_path) == (len(images), len(images) - 1)
+
+    # The screenshot is not blank, and has the heatmaps' colours (the page's own styles are grey).
+    shot = browser.screenshot(report, tmp_path / "report.png")
+    with Image.open(shot) as image:
+        hsv = np.asarray(image.convert("RGB").convert("HSV"))
+    assert hsv[..., 2].std() > 10, "the screenshot is blank"
+    colourful = np.mean((hsv[..., 1] > 80) & (hsv[..., 2] > 40))
+    assert colourful > 0.005, f"only {colourful:.4%} of the screenshot is coloured: the heatmaps did not render"
