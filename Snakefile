@@ -17,10 +17,15 @@ include: "rules/models.smk"
 include: "rules/finetune.smk"
 include: "rules/predict.smk"
 include: "rules/errors.smk"
+include: "rules/embed.smk"
+include: "rules/neighbours.smk"
+include: "rules/ood.smk"
 include: "rules/compare.smk"
+include: "rules/figures.smk"
 
 
 rule all:
     default_target: True
     input:
         "results/table2.csv",
+        rules.figures.output,

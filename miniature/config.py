@@ -91,6 +91,10 @@ def _check_references(config: dict) -> None:
                 raise ConfigError(f"config error: models.{key}.build: models depend on each other in a cycle")
             seen.add(parent)
             parent = model_parent(config, parent)
+    k_max = max([config["knn"]["k"], *config["knn"]["sweep"]])
+    if k_max > config["ood"]["train_questions"]:
+        raise ConfigError(f"config error: knn: K={k_max} is more than the {config['ood']['train_questions']} "
+                          "training questions of ood.train_questions it is searched among")
     for key, spec in models.items():
         recipe = spec.get("build", {})
         if recipe.get("recipe") == "truncate" and "build" in models[recipe["from"]]:
