@@ -80,3 +80,12 @@ def test_squad_dev_loads_through_datasets(shared_data):
     back = data.to_squad(dataset)
     data.check_squad(back, "round trip")
     assert [a["title"] for a in back["data"]][:2] == ["Normans", "Computational_complexity_theory"]
+
+
+@pytest.mark.parametrize("path, questions", [("ood-qa/newsqa-sample-squad2.json", 17),
+                                             ("ood-qa/covid-qa/covid-qa-200423-squad2.json.gz", 1380)])
+def test_squad_format_challenge_files_are_accepted(shared_data, tmp_path, path, questions):
+    # The paper's challenge set (NewsQA) is supplied by users as a SQuAD 2.0 file; any such file works.
+    source = {"file": {"path": str(shared_data / path)}}
+    assert data.prepare_qa_split(source, tmp_path / "challenge.json", seed=0, name="challenge") == questions
+    assert len(data.load_qa(tmp_path / "challenge.json")) == questions
