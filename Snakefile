@@ -17,7 +17,11 @@ include: "rules/models.smk"
 include: "rules/finetune.smk"
 include: "rules/predict.smk"
 include: "rules/errors.smk"
+include: "rules/embed.smk"
+include: "rules/neighbours.smk"
+include: "rules/ood.smk"
 include: "rules/compare.smk"
+include: "rules/figures.smk"
 include: "rules/agreement.smk"
 include: "rules/report.smk"
 
@@ -28,3 +32,4 @@ rule all:
         "results/table2.csv",
         "results/agreement.csv",
         "results/report.html",
+        rules.figures.output,

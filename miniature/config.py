@@ -95,6 +95,10 @@ def _check_references(config: dict) -> None:
     if agreement.get("seed_baseline") and agreement.get("baseline_seed") == config.get("seed"):
         raise ConfigError("config error: agreement.baseline_seed: must differ from seed "
                           f"({config.get('seed')}), or the seed baseline repeats the reference's fine-tuning")
+    k_max = max([config["knn"]["k"], *config["knn"]["sweep"]])
+    if k_max > config["ood"]["train_questions"]:
+        raise ConfigError(f"config error: knn: K={k_max} is more than the {config['ood']['train_questions']} "
+                          "training questions of ood.train_questions it is searched among")
     for key, spec in models.items():
         recipe = spec.get("build", {})
         if recipe.get("recipe") == "truncate" and "build" in models[recipe["from"]]:

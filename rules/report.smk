@@ -2,11 +2,10 @@
 
 # Optional sections of the report: name -> the file it shows (a figure, or a table as CSV),
 # in report order. A characteristic adds its files here when the config has it; each name
-# needs a caption in miniature.report.SECTION_CAPTIONS. E.g.
-#   REPORT_SECTIONS.update({f"fig1{x}": f"results/figures/fig1{x}.png" for x in "abc"})
-#   if "sentiment" in config["data"]:
-#       REPORT_SECTIONS["table3"] = "results/table3.csv"
-REPORT_SECTIONS = {}
+# needs a caption in miniature.report.SECTION_CAPTIONS.
+REPORT_SECTIONS = {
+    name: rules.figures.output[name] for name in ("fig1a", "fig1b", "fig1c")
+}
 
 
 rule heatmaps:

@@ -10,8 +10,10 @@ from miniature import agreement, data  # noqa: E402
 a, b = snakemake.wildcards.a, snakemake.wildcards.b
 files = snakemake.input
 answers = (data.read_json(files.answers_a), data.read_json(files.answers_b)) if "answers_a" in files.keys() else None
+key = snakemake.params.key  # the set inside a file that holds several (OOD sets per K)
+set_a, set_b = (data.read_json(path) if key is None else data.read_json(path)[key] for path in (files.a, files.b))
 record = {"model_a": a, "model_b": b,
-          **agreement.set_agreement(data.read_json(files.a), data.read_json(files.b),
+          **agreement.set_agreement(set_a, set_b,
                                     agreement.universe_ids(files.universe), snakemake.params.resamples,
                                     snakemake.params.seed, answers=answers)}
 data.write_json(record, snakemake.output[0])

@@ -24,6 +24,8 @@ def test_defaults_are_filled_in(demo):
     validated = cfg.validate_config(demo)
     assert validated["predict"]["max_answer_length"] == 15
     assert validated["finetune"]["qa"]["checkpoint_every"] == 200
+    demo.pop("knn")
+    assert cfg.validate_config(demo)["knn"] == {"k": 10, "sweep": [5, 10, 20, 50, 100]}
     assert "predict" not in demo  # the caller's dict is left alone
 
 
@@ -65,6 +67,10 @@ def _mutations():
          "agreement.baseline_seed: must differ from seed"),
         ("too few resamples", set_(["agreement", "bootstrap_resamples"], 10),
          "agreement.bootstrap_resamples: 10 is less than the minimum of 100"),
+        ("missing challenge split", drop(["data", "qa", "challenge"]), "data.qa: missing required field 'challenge'"),
+        ("K of zero", set_(["knn", "sweep"], [0, 5]), "knn.sweep.0: 0 is less than the minimum of 1"),
+        ("K above the OOD training features", set_(["ood", "train_questions"], 20),
+         "knn: K=50 is more than the 20 training questions"),
     ]
 
 

@@ -101,3 +101,10 @@ def test_paper_error_lists_agreement_beyond_chance(shared_data, tmp_path):
     assert (table.kappa > 0).all() and (table.jaccard > table.expected_jaccard).all()
     with_large = table[table.model_a == "large"].set_index("model_b").kappa
     assert with_large.idxmax() == "base", with_large.to_dict()
+@pytest.mark.parametrize("path, questions", [("ood-qa/newsqa-sample-squad2.json", 17),
+                                             ("ood-qa/covid-qa/covid-qa-200423-squad2.json.gz", 1380)])
+def test_squad_format_challenge_files_are_accepted(shared_data, tmp_path, path, questions):
+    # The paper's challenge set (NewsQA) is supplied by users as a SQuAD 2.0 file; any such file works.
+    source = {"file": {"path": str(shared_data / path)}}
+    assert data.prepare_qa_split(source, tmp_path / "challenge.json", seed=0, name="challenge") == questions
+    assert len(data.load_qa(tmp_path / "challenge.json")) == questions
