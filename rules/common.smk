@@ -4,6 +4,7 @@ import sys
 sys.path.insert(0, workflow.basedir)
 
 from miniature import config as cfg  # noqa: E402
+from miniature import inputs  # noqa: E402
 
 # Validate before anything else: a bad config stops here, before any job, naming the field.
 try:
@@ -13,9 +14,26 @@ except cfg.ConfigError as error:
 config.clear()
 config.update(_validated)
 
+# Then open what the config points at on this machine (local data files, model folders): a
+# bad input stops here too, naming the field, the file and the record. Only the main process
+# checks; a job that re-reads the workflow on a cluster node trusts its result.
+if workflow.is_main_process:
+    try:
+        inputs.check_inputs(config)
+    except inputs.InputError as error:
+        raise WorkflowError(str(error)) from None
+
 MODELS = list(config["models"])
 PAIRS = cfg.model_pairs(config)
 QA_SPLITS = list(config["data"]["qa"])
+
+
+def _cores():
+    # Commands that run no job (--unlock, --lint) need no --cores; workflow.cores raises then.
+    try:
+        return workflow.cores
+    except WorkflowError:
+        return 1
 
 
 # Threads of a training or inference job. Small models gain little from a second thread,
@@ -23,7 +41,7 @@ QA_SPLITS = list(config["data"]["qa"])
 # cores; bigger machines run two jobs at a time with half the cores each. torch inside a
 # job never uses more threads than the machine has CPUs (miniature.runtime). A cluster
 # profile sets each rule's threads instead (--set-threads).
-HEAVY = max(1, min(workflow.cores or 1, os.cpu_count() or 1) // 2)
+HEAVY = max(1, min(_cores() or 1, os.cpu_count() or 1) // 2)
 
 
 def any_of(names):
