@@ -28,8 +28,8 @@ def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, check
     steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
     log.info("fine-tuning on %d questions (%d windows) for %d steps", len(dataset), len(features), steps)
     losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
-                   lambda m, batch: m(**batch).loss, steps=steps, seed=seed, checkpoint_dir=checkpoint_dir,
-                   fingerprint=fingerprint_of([settings, seed], model_dir, train_path),
+                   lambda m, batch: m(**qa.model_arguments(m, batch)).loss, steps=steps, seed=seed,
+                   checkpoint_dir=checkpoint_dir, fingerprint=fingerprint_of([settings, seed], model_dir, train_path),
                    **{k: settings[k] for k in TRAIN_KEYS})
     summary = {"questions": len(dataset), "windows": len(features), "steps": steps, "settings": settings,
                "seed": seed, "threads": torch.get_num_threads(), "loss_curve": losses,

@@ -1,106 +1,122 @@
-"""The training loop resumes from its checkpoint exactly; outputs appear only when complete."""
-
 import logging
 
+import numpy as np
 import pytest
 import torch
 
-from miniature import data, training
-
-EXAMPLES = [{"input_ids": [0] * (1 + i % 5), "x": float(i % 7) / 7, "y": float(i % 3)} for i in range(64)]
+from miniature.training import discard_checkpoint, epoch_batches, fingerprint_of, total_steps, train
 
 
-def collate(rows):
-    return {"x": torch.tensor([[r["x"]] for r in rows]), "y": torch.tensor([[r["y"]] for r in rows])}
+def test_epoch_batches_cover_each_example_once_and_group_lengths():
+    lengths = list(np.random.default_rng(0).integers(5, 100, size=1000))
+    batches = epoch_batches(lengths, 10, seed=3, epoch=0)
+    flat = np.concatenate(batches)
+    assert len(flat) == 1000 and len(set(flat.tolist())) == 1000
+    spread = np.mean([np.ptp([lengths[i] for i in b]) for b in batches])
+    assert spread < 10  # sorted within windows: little padding
+    assert [b.tolist() for b in batches] == [b.tolist() for b in epoch_batches(lengths, 10, seed=3, epoch=0)]
+    assert [b.tolist() for b in batches] != [b.tolist() for b in epoch_batches(lengths, 10, seed=3, epoch=1)]
 
 
-class Interrupted(Exception):
-    pass
+def test_total_steps():
+    assert total_steps(1000, 32, steps=7) == 7
+    assert total_steps(1000, 32, epochs=2) == 62
 
 
-def run(steps=30, stop_at=None, fingerprint="same", checkpoint_dir=None):
-    torch.manual_seed(1)
-    model = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.Tanh(), torch.nn.Dropout(0.2), torch.nn.Linear(8, 1))
-    calls = []
+def _toy_problem():
+    rng = np.random.default_rng(0)
+    examples = [{"input_ids": [int(i) for i in rng.integers(0, 20, size=rng.integers(3, 9))]} for _ in range(64)]
+    for e in examples:
+        e["label"] = int(sum(e["input_ids"]) % 2)
 
-    def loss_fn(m, batch):
-        calls.append(1)
-        if stop_at is not None and len(calls) > stop_at:
-            raise Interrupted
-        return torch.nn.functional.mse_loss(m(batch["x"]), batch["y"])
+    def collate(rows):
+        width = max(len(r["input_ids"]) for r in rows)
+        ids = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r["input_ids"])] = torch.tensor(r["input_ids"])
+        return {"ids": ids, "label": torch.tensor([r["label"] for r in rows])}
 
-    losses = training.train(model, EXAMPLES, collate, loss_fn, steps=steps, batch_size=8, learning_rate=0.05,
-                            warmup_ratio=0.1, weight_decay=0.01, seed=3, checkpoint_dir=checkpoint_dir,
-                            checkpoint_every=5, fingerprint=fingerprint)
-    return model, losses, len(calls)
+    def loss_fn(model, batch):
+        logits = model[1](torch.nn.functional.dropout(model[0](batch["ids"]).mean(1), 0.2, training=True))
+        return torch.nn.functional.cross_entropy(logits, batch["label"])
+
+    return examples, collate, loss_fn
 
 
-def test_resumed_training_equals_uninterrupted(tmp_path, caplog):
-    reference, reference_losses, _ = run()
-    with pytest.raises(Interrupted):
-        run(stop_at=13, checkpoint_dir=tmp_path / "ckpt")  # killed after step 13; last checkpoint at 10
+def _model():
+    torch.manual_seed(0)
+    return torch.nn.ModuleList([torch.nn.Embedding(20, 8), torch.nn.Linear(8, 2)])
+
+
+SETTINGS = dict(steps=12, batch_size=8, learning_rate=0.05, warmup_ratio=0.1, seed=5)
+
+
+def test_training_is_reproducible_and_learns():
+    examples, collate, loss_fn = _toy_problem()
+    a, b = _model(), _model()
+    losses = train(a, examples, collate, loss_fn, **SETTINGS)
+    train(b, examples, collate, loss_fn, **SETTINGS)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    assert len(losses) == 12
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path, caplog):
+    examples, collate, loss_fn = _toy_problem()
+    reference = _model()
+    reference_losses = train(reference, examples, collate, loss_fn, **SETTINGS)
+
+    calls = {"n": 0}
+
+    def crashing_loss(model, batch):
+        calls["n"] += 1
+        if calls["n"] == 9:  # dies during step 9, after the checkpoint of step 8
+            raise KeyboardInterrupt
+        return loss_fn(model, batch)
+
+    interrupted = _model()
+    with pytest.raises(KeyboardInterrupt):
+        train(interrupted, examples, collate, crashing_loss, checkpoint_dir=tmp_path / "ckpt", checkpoint_every=4,
+              fingerprint="v1", **SETTINGS)
     assert (tmp_path / "ckpt" / "state.pt").exists()
+
+    resumed = _model()
     with caplog.at_level(logging.INFO, logger="miniature.training"):
-        resumed, resumed_losses, steps_run = run(checkpoint_dir=tmp_path / "ckpt")
-    assert "resumed from" in caplog.text and "at step 10 of 30" in caplog.text
-    assert steps_run == 20
+        resumed_losses = train(resumed, examples, collate, loss_fn, checkpoint_dir=tmp_path / "ckpt",
+                               checkpoint_every=4, fingerprint="v1", **SETTINGS)
+    assert "at step 8 of 12" in caplog.text
+    for p, q in zip(reference.parameters(), resumed.parameters()):
+        assert torch.equal(p, q)
     assert resumed_losses == reference_losses  # the loss curve survives the interruption too
-    for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
-        assert torch.equal(a, b)
-
-
-def test_checkpoint_of_other_settings_is_ignored(tmp_path, caplog):
-    with pytest.raises(Interrupted):
-        run(stop_at=12, checkpoint_dir=tmp_path / "ckpt", fingerprint="old settings")
-    with caplog.at_level(logging.INFO, logger="miniature.training"):
-        _, _, steps_run = run(checkpoint_dir=tmp_path / "ckpt", fingerprint="new settings")
-    assert "ignoring checkpoint" in caplog.text and steps_run == 30
-
-
-def test_checkpoint_stays_until_discarded(tmp_path):
-    # The job discards it only after its output is saved, so a kill while saving still resumes.
-    run(steps=12, checkpoint_dir=tmp_path / "ckpt")
+    # The job discards the checkpoint only once its output is saved, so a kill while saving still resumes.
     assert (tmp_path / "ckpt" / "state.pt").exists()
-    training.discard_checkpoint(tmp_path / "ckpt")
+    discard_checkpoint(tmp_path / "ckpt")
     assert not (tmp_path / "ckpt").exists()
+
+
+def test_checkpoint_of_other_settings_is_ignored(tmp_path):
+    examples, collate, loss_fn = _toy_problem()
+    partial = _model()
+    train(partial, examples, collate, loss_fn, checkpoint_dir=tmp_path / "ckpt", checkpoint_every=4,
+          fingerprint="old", **{**SETTINGS, "steps": 5})
+    # Leave a stale checkpoint behind by hand.
+    discard_checkpoint(tmp_path / "ckpt")
+    torch.save({"model": partial.state_dict(), "step": 4, "fingerprint": "old"}, tmp_path / "state.pt")
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "state.pt").replace(tmp_path / "ckpt" / "state.pt")
+    fresh, reference = _model(), _model()
+    train(fresh, examples, collate, loss_fn, checkpoint_dir=tmp_path / "ckpt", fingerprint="new", **SETTINGS)
+    train(reference, examples, collate, loss_fn, **SETTINGS)
+    for p, q in zip(reference.parameters(), fresh.parameters()):
+        assert torch.equal(p, q)
 
 
 def test_fingerprint_follows_settings_and_input_content(tmp_path):
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "weights").write_bytes(b"abc")
     (tmp_path / "train.json").write_text("[]")
-    first = training.fingerprint_of({"lr": 1}, tmp_path / "model", tmp_path / "train.json")
-    assert first == training.fingerprint_of({"lr": 1}, tmp_path / "model", tmp_path / "train.json")
-    assert first != training.fingerprint_of({"lr": 2}, tmp_path / "model", tmp_path / "train.json")
-    (tmp_path / "model" / "weights").write_bytes(b"abd")  # the model was rebuilt
-    assert first != training.fingerprint_of({"lr": 1}, tmp_path / "model", tmp_path / "train.json")
-
-
-def test_atomic_dir_appears_only_when_complete(tmp_path):
-    target = tmp_path / "out"
-    with pytest.raises(RuntimeError):
-        with data.atomic_dir(target) as tmp:
-            (tmp / "half").write_text("x")
-            raise RuntimeError("killed")
-    assert not target.exists() and not (tmp_path / "out.tmp").exists()
-    (tmp_path / "out.tmp").mkdir()  # left by a job killed with SIGKILL
-    (tmp_path / "out.tmp" / "stale").write_text("x")
-    with data.atomic_dir(target) as tmp:
-        (tmp / "done").write_text("x")
-        assert not target.exists()
-    assert sorted(p.name for p in target.iterdir()) == ["done"]
-    assert not (tmp_path / "out.tmp").exists()
-
-
-def test_write_json_leaves_old_file_until_new_one_is_complete(tmp_path, monkeypatch):
-    path = tmp_path / "a.json"
-    data.write_json({"v": 1}, path)
-
-    def broken_dump(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(data.json, "dump", broken_dump)
-    with pytest.raises(OSError):
-        data.write_json({"v": 2}, path)
-    monkeypatch.undo()
-    assert data.read_json(path) == {"v": 1}
+    first = fingerprint_of({"lr": 1}, tmp_path / "model", tmp_path / "train.json")
+    assert first == fingerprint_of({"lr": 1}, tmp_path / "model", tmp_path / "train.json")
+    assert first != fingerprint_of({"lr": 2}, tmp_path / "model", tmp_path / "train.json")
+    (tmp_path / "model" / "weights").write_bytes(b"abd")  # the model was rebuilt since the checkpoint
+    assert first != fingerprint_of({"lr": 1}, tmp_path / "model", tmp_path / "train.json")
