@@ -32,6 +32,11 @@ CHARACTERISTICS = {
     "errors": ("Prediction errors",
                "the test questions a model answers wrongly (its normalised answer matches no gold answer; "
                "any answer to an unanswerable question is wrong)"),
+    "representation": ("Data representation",
+                       "per test question, the Jaccard of the two models' K nearest neighbours among the test "
+                       "questions ([CLS] vectors, cosine), averaged over the questions, before and after fine-tuning"),
+    "distribution": ("Data distribution",
+                     "the challenge questions a model's Deep-kNN detector flags as out-of-distribution"),
 }
 SECTION_CAPTIONS = {
     "fig1a": "Figure 1a. Data representation before fine-tuning: the mean Jaccard of the two models' "
@@ -97,8 +102,10 @@ def _panels(characteristic: str, table2: pd.DataFrame, agreement: pd.DataFrame) 
                   "Jaccard expected by chance": pair_matrix(pairs, "expected_jaccard", models),
                   "Cohen's κ (0 = chance)": pair_matrix(pairs, "kappa", models)}
     else:
-        column = next(c for c, (name, _) in compare.TABLE2_COLUMNS.items() if name == characteristic)
-        panels = {"Table 2 value": pair_matrix(table2, column, models)}
+        # Table 2's similarity columns of the characteristic (a variance is no similarity).
+        columns = [c for c, (name, field) in compare.TABLE2_COLUMNS.items()
+                   if name == characteristic and c in table2.columns and not field.endswith("_var")]
+        panels = {column: pair_matrix(table2, column, models) for column in columns}
     note = ""
     if len(baseline):
         b = baseline.iloc[0]
