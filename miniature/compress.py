@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import logging
 import warnings
 from pathlib import Path
@@ -38,10 +37,10 @@ from transformers import (AutoConfig, AutoModelForPreTraining, AutoModelForQuest
                           AutoModelForSequenceClassification)
 
 from miniature import data, qa
-from miniature.models import (COMPRESSION_FILE, ModelError, soft_kl, distil, load_model, load_tokenizer,
-                              parameter_count, pretraining_examples, pretraining_settings, read_corpus,
-                              save_model)
-from miniature.training import TRAIN_KEYS, train
+from miniature.inputs import ModelError
+from miniature.models import (COMPRESSION_FILE, distil, load_model, load_tokenizer, parameter_count,
+                              pretraining_examples, pretraining_settings, read_corpus, save_model, soft_kl)
+from miniature.training import TRAIN_KEYS, discard_checkpoint, fingerprint_of, train
 
 log = logging.getLogger(__name__)
 
@@ -178,13 +177,13 @@ def int8_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_int8(model: nn.Module, tokenizer, out_dir, recipe: dict) -> None:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    safetensors.torch.save_file(int8_tensors(model), str(out_dir / "model.safetensors"),
-                                metadata={"format": "pt", "miniature": "dynamic_int8"})
-    model.config.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    data.write_json(recipe, out_dir / COMPRESSION_FILE)
+    """Save an int8 model (see the module notes) as one folder, renamed into place when complete."""
+    with data.atomic_dir(out_dir) as tmp:
+        safetensors.torch.save_file(int8_tensors(model), str(tmp / "model.safetensors"),
+                                    metadata={"format": "pt", "miniature": "dynamic_int8"})
+        model.config.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        data.write_json(recipe, tmp / COMPRESSION_FILE)
 
 
 def load_int8(model_class, path) -> nn.Module:
@@ -249,10 +248,10 @@ def distil_qa(student: nn.Module, teacher: nn.Module, features: list[dict], pad_
     teacher.eval()
 
     def loss_fn(model, batch):
-        out = model(**batch)
-        inputs = {k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
+        out = model(**qa.model_arguments(model, batch))
+        inputs = {k: v for k, v in batch.items() if k not in ("start_positions", "end_positions")}
         with torch.no_grad():
-            target = teacher(**inputs)
+            target = teacher(**qa.model_arguments(teacher, inputs))
         mask = batch["attention_mask"]
         soft = sum(soft_kl(_masked_logits(getattr(out, f), mask), _masked_logits(getattr(target, f), mask),
                             temperature) for f in ("start_logits", "end_logits")) / 2
@@ -269,8 +268,7 @@ def _save(model, tokenizer, out_dir, recipe: dict) -> None:
     if int8_linears(model):
         save_int8(model, tokenizer, out_dir, recipe)
     else:
-        save_model(model, tokenizer, out_dir)
-        data.write_json(recipe, Path(out_dir) / COMPRESSION_FILE)
+        save_model(model, tokenizer, out_dir, json_files={COMPRESSION_FILE: recipe})
 
 
 def _without_training(parent: nn.Module, recipe: dict) -> nn.Module:
@@ -309,10 +307,11 @@ def compress_pretrained(parent_dir, out_dir, recipe: dict, seed: int, corpus=Non
         log.info("distilling %d layers from the parent's masked-LM and next-sentence outputs on %d sentence "
                  "pairs for %d steps", recipe["layers"], len(examples), recipe["steps"])
         distil(model, parent, tokenizer, examples, recipe["steps"], seed, temperature=recipe.get("temperature", 2.0),
-               checkpoint_dir=checkpoint_dir, fingerprint=json.dumps([recipe, settings, seed], sort_keys=True),
+               checkpoint_dir=checkpoint_dir, fingerprint=fingerprint_of([recipe, settings, seed], parent_dir, corpus),
                **pretraining_settings(settings))
     _report(parent, model, recipe)
     _save(model, tokenizer, out_dir, recipe)
+    discard_checkpoint(checkpoint_dir)
 
 
 def compress_finetuned(parent_dir, out_dir, recipe: dict, task: str, seed: int, train_path=None,
@@ -333,7 +332,8 @@ def compress_finetuned(parent_dir, out_dir, recipe: dict, task: str, seed: int, 
                  recipe["layers"], len(features), recipe["steps"])
         distil_qa(model, parent, features, tokenizer.pad_token_id, recipe["steps"], seed,
                   temperature=recipe.get("temperature", 2.0), checkpoint_dir=checkpoint_dir,
-                  fingerprint=json.dumps([recipe, settings, seed], sort_keys=True),
+                  fingerprint=fingerprint_of([recipe, settings, seed], parent_dir, train_path),
                   **{k: settings[k] for k in TRAIN_KEYS})
     _report(parent, model, recipe)
     _save(model, tokenizer, out_dir, recipe)
+    discard_checkpoint(checkpoint_dir)

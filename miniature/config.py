@@ -91,6 +91,14 @@ def _check_references(config: dict) -> None:
                 raise ConfigError(f"config error: models.{key}.compress: models depend on each other in a cycle")
             seen.add(parent)
             parent = model_parent(config, parent)
+    agreement = config.get("agreement", {})
+    if agreement.get("seed_baseline") and agreement.get("baseline_seed") == config.get("seed"):
+        raise ConfigError("config error: agreement.baseline_seed: must differ from seed "
+                          f"({config.get('seed')}), or the seed baseline repeats the reference's fine-tuning")
+    k_max = max([config["knn"]["k"], *config["knn"]["sweep"]])
+    if k_max > config["ood"]["train_questions"]:
+        raise ConfigError(f"config error: knn: K={k_max} is more than the {config['ood']['train_questions']} "
+                          "training questions of ood.train_questions it is searched among")
     for key, spec in models.items():
         if "sha256" in spec and model_source(config, key) not in ("path", "package"):
             raise ConfigError(f"config error: models.{key}.sha256: only path and package sources have a weights "
@@ -151,9 +159,9 @@ def compressed_at(config: dict, stage: str) -> list[str]:
 
 
 def fine_tuned_by_workflow(config: dict) -> list[str]:
-    """Keys of the models that get fine-tuning jobs: all but the post-training compressions."""
+    """QA keys (:func:`qa_models`) that get fine-tuning jobs: all but the post-training compressions."""
     post_training = set(compressed_at(config, "finetuned"))
-    return [k for k in config["models"] if k not in post_training]
+    return [k for k in qa_models(config) if k not in post_training]
 
 
 def describe_source(config: dict, key: str) -> str:
@@ -180,12 +188,40 @@ def model_pairs(config: dict) -> list[tuple[str, str]]:
     return [(reference, o) for o in others] + list(itertools.combinations(others, 2))
 
 
+def seed_baseline(config: dict) -> str | None:
+    """The key of the seed baseline, if it is switched on: the reference fine-tuned for QA once
+    more with ``agreement.baseline_seed``. It has a hyphen, which model keys cannot have, so it
+    never clashes with one; it gets QA jobs (fine-tune, predict, errors) but no Table 2 row."""
+    agreement = config.get("agreement", {})
+    if not agreement.get("seed_baseline"):
+        return None
+    return f"{config['reference']}-seed{agreement['baseline_seed']}"
+
+
+def qa_models(config: dict) -> list[str]:
+    """Keys that are fine-tuned for QA: the models, then the seed baseline if it is on."""
+    baseline = seed_baseline(config)
+    return list(config["models"]) + ([baseline] if baseline else [])
+
+
+def base_model(config: dict, key: str) -> str:
+    """The configured model behind a QA key (the reference for the seed baseline)."""
+    return config["reference"] if key == seed_baseline(config) else key
+
+
+def finetune_seed(config: dict, key: str) -> int:
+    """The fine-tuning seed of a QA key: ``seed``, or ``agreement.baseline_seed`` for the seed baseline."""
+    return config["agreement"]["baseline_seed"] if key == seed_baseline(config) else config["seed"]
+
+
 def finetune_settings(config: dict, key: str, task: str = "qa") -> dict:
-    """Fine-tuning settings of one model: the shared ones with its own overrides on top.
+    """Fine-tuning settings of one model (or the seed baseline, which shares the reference's):
+    the shared ones with its own overrides on top.
 
     A post-training compression (stage finetuned) starts from its parent's settings, so its
     test windows are cut as its parent's training windows were.
     """
+    key = base_model(config, key)
     spec = config["models"][key].get("compress", {})
     if spec.get("stage") == "finetuned":
         settings = finetune_settings(config, spec["from"], task)

@@ -5,67 +5,48 @@ the data stage as a SQuAD 2.0 JSON file; every later stage reads those files wit
 :func:`load_qa`, so the demo and the paper share one code path. A QA dataset has the flat
 columns of the hub's ``squad_v2``: id, title, context, question, answers{text, answer_start}.
 Sentiment splits are JSON Lines with ``id``, ``text`` and ``label`` (0 or 1).
+
+``datasets`` is imported inside the functions that use it: jobs that only read and write
+JSON (comparisons, tables) then start in a second instead of several.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import datasets
+import numpy as np
 
+if TYPE_CHECKING:
+    import datasets
 
-class DataError(ValueError):
-    """A data file that cannot be used; the message names the file and the record."""
-
-
-def _open_text(path: str | Path):
-    path = Path(path)
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
-
-
-def read_json(path: str | Path):
-    try:
-        with _open_text(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, gzip.BadGzipFile) as e:
-        raise DataError(f"{path}: not valid JSON ({e})") from None
+# The checks live in miniature.inputs (light enough to run while the workflow is parsed).
+from miniature.inputs import (DataError, check_sentiment, check_squad, read_json, select_articles,  # noqa: F401
+                              squad_size)
 
 
-def check_squad(squad: dict, name: str, allow_empty: bool = False) -> None:
-    """Raise DataError unless ``squad`` is a usable SQuAD 2.0 layout.
+@contextmanager
+def atomic_dir(path: str | Path):
+    """Build a folder under a temporary name and rename it to ``path`` once the block completes.
 
-    Checks the nesting data[].paragraphs[].qas[], unique question ids, and that every
-    answer's ``answer_start`` points at its text in the context.
+    A job killed half-way leaves only ``<path>.tmp`` (removed by the next attempt), never a
+    half-written ``path`` that a rerun could trust.
     """
-    if not isinstance(squad, dict) or not isinstance(squad.get("data"), list):
-        raise DataError(f"{name}: not in the SQuAD 2.0 layout (expected an object with a 'data' list)")
-    seen: set[str] = set()
-    for a, article in enumerate(squad["data"]):
-        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
-        if not isinstance(paragraphs, list):
-            raise DataError(f"{name}: data[{a}] has no 'paragraphs' list (SQuAD 2.0 layout)")
-        for p, paragraph in enumerate(paragraphs):
-            where = f"{name}: data[{a}].paragraphs[{p}]"
-            if not isinstance(paragraph.get("context"), str) or not isinstance(paragraph.get("qas"), list):
-                raise DataError(f"{where} needs a 'context' string and a 'qas' list (SQuAD 2.0 layout)")
-            for qa in paragraph["qas"]:
-                qid = qa.get("id")
-                if not isinstance(qid, str) or not isinstance(qa.get("question"), str):
-                    raise DataError(f"{where}: a question lacks a string 'id' or 'question'")
-                if qid in seen:
-                    raise DataError(f"{name}: duplicate question id {qid!r}")
-                seen.add(qid)
-                for answer in qa.get("answers", []):
-                    start, text = answer.get("answer_start"), answer.get("text")
-                    if not isinstance(start, int) or paragraph["context"][start: start + len(text or "")] != text:
-                        raise DataError(
-                            f"{name}: question {qid!r}: answer_start {start} does not point at its text {text!r}")
-    if not seen and not allow_empty:
-        raise DataError(f"{name}: contains no questions")
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if path.exists():
+        shutil.rmtree(path)
+    tmp.rename(path)
 
 
 def write_json(obj, path: str | Path) -> None:
@@ -94,26 +75,34 @@ def _flatten_articles(batch: dict) -> dict:
     return rows
 
 
-QA_FEATURES = datasets.Features({
-    "id": datasets.Value("string"),
-    "title": datasets.Value("string"),
-    "context": datasets.Value("string"),
-    "question": datasets.Value("string"),
-    "answers": {"text": datasets.Sequence(datasets.Value("string")),
-                "answer_start": datasets.Sequence(datasets.Value("int32"))},
-})
+def qa_features():
+    """The columns of a flat QA dataset (those of the hub's ``squad_v2``)."""
+    import datasets
+
+    return datasets.Features({
+        "id": datasets.Value("string"),
+        "title": datasets.Value("string"),
+        "context": datasets.Value("string"),
+        "question": datasets.Value("string"),
+        "answers": {"text": datasets.Sequence(datasets.Value("string")),
+                    "answer_start": datasets.Sequence(datasets.Value("int32"))},
+    })
 
 
 def load_qa(path: str | Path) -> datasets.Dataset:
     """A SQuAD 2.0 JSON file (.json or .json.gz) as a flat QA dataset, in file order."""
+    import datasets
+
     articles = datasets.load_dataset("json", data_files=str(path), field="data", split="train")
     return articles.map(_flatten_articles, batched=True, remove_columns=articles.column_names,
-                        features=QA_FEATURES)
+                        features=qa_features())
 
 
 def load_qa_hub(repo_id: str, revision: str, split: str) -> datasets.Dataset:
     """A QA split from the hub (e.g. ``rajpurkar/squad_v2``), pinned to a commit."""
-    return datasets.load_dataset(repo_id, revision=revision, split=split).cast(QA_FEATURES)
+    import datasets
+
+    return datasets.load_dataset(repo_id, revision=revision, split=split).cast(qa_features())
 
 
 def to_squad(dataset: datasets.Dataset) -> dict:
@@ -136,12 +125,11 @@ def gold_answers(dataset: datasets.Dataset) -> dict[str, list[str]]:
 
 
 def load_sentiment(path: str | Path) -> datasets.Dataset:
-    """A sentiment split (JSON Lines: id, text, label in {0, 1})."""
-    ds = datasets.load_dataset("json", data_files=str(path), split="train")
-    bad = [i for i, label in enumerate(ds["label"]) if label not in (0, 1)]
-    if bad:
-        raise DataError(f"{path}: line {bad[0] + 1}: label {ds[bad[0]]['label']!r} is not 0 or 1")
-    return ds
+    """A sentiment split (JSON Lines: id, text, label in {0, 1}), checked first."""
+    import datasets
+
+    check_sentiment(path)
+    return datasets.load_dataset("json", data_files=str(path), split="train")
 
 
 def write_csv(table, path: str | Path) -> None:
@@ -153,6 +141,26 @@ def write_csv(table, path: str | Path) -> None:
     tmp.replace(path)
 
 
+def write_arrays(path: str | Path, **arrays) -> None:
+    """Write named numpy arrays as one ``.npz`` file, atomically (strings as unicode arrays,
+    so that :func:`read_arrays` never needs pickle)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **{name: np.asarray(a) for name, a in arrays.items()})
+    tmp.replace(path)
+
+
+def read_arrays(path: str | Path) -> dict:
+    """The named arrays of an ``.npz`` file written by :func:`write_arrays`."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {name: f[name] for name in f.files}
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+
+
 def write_jsonl(rows: list[dict], path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,16 +169,6 @@ def write_jsonl(rows: list[dict], path: str | Path) -> None:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     tmp.replace(path)
-
-
-def select_articles(squad: dict, start: int = 0, stop: int | None = None, step: int = 1,
-                    exclude: bool = False) -> dict:
-    """The articles ``data[start:stop:step]`` of a SQuAD file, or with ``exclude`` all the
-    others (in file order), so that one selection splits a file into two parts sharing no article."""
-    articles = squad["data"]
-    chosen = set(range(len(articles))[start:stop:step])
-    kept = [a for i, a in enumerate(articles) if (i in chosen) != exclude]
-    return {**squad, "data": kept}
 
 
 # --- the data stage: any source in, one local file out ---------------------------------------
@@ -187,6 +185,9 @@ def prepare_qa_split(source: dict, out_path, seed: int, name: str) -> int:
         where = f"generated {name} split"
     elif "file" in source:
         where = source["file"]["path"]
+        if not Path(where).is_file():
+            raise DataError(f"data.qa.{name}: {where} not found: give the path of a SQuAD 2.0 JSON file "
+                            "(for NewsQA see the README, 'Supplying NewsQA')")
         squad = read_json(where)
         if "articles" in source["file"]:
             check_squad(squad, where)
@@ -198,7 +199,7 @@ def prepare_qa_split(source: dict, out_path, seed: int, name: str) -> int:
         squad = to_squad(load_qa_hub(hub["id"], hub["revision"], hub.get("split", name)))
     check_squad(squad, where)
     write_json(squad, out_path)
-    return sum(len(p["qas"]) for article in squad["data"] for p in article["paragraphs"])
+    return squad_size(squad)
 
 
 def prepare_sentiment_split(source: dict, out_path, seed: int, name: str) -> int:
@@ -211,6 +212,8 @@ def prepare_sentiment_split(source: dict, out_path, seed: int, name: str) -> int
         if "file" in source:
             dataset = load_sentiment(source["file"]["path"])
         else:
+            import datasets
+
             hub = source["hub"]
             dataset = datasets.load_dataset(hub["id"], revision=hub["revision"], split=hub.get("split", name))
         ids = dataset["id"] if "id" in dataset.column_names else [f"{name}-{i:06d}" for i in range(len(dataset))]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from pathlib import Path
 
 import torch
 from transformers import AutoModelForQuestionAnswering
 
 from miniature import compress, data, qa
 from miniature.models import compression_recipe, load_model, load_tokenizer, save_model
-from miniature.training import TRAIN_KEYS, total_steps, train
+from miniature.training import TRAIN_KEYS, discard_checkpoint, fingerprint_of, total_steps, train
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +32,15 @@ def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, check
     if pruned:
         compress.hold_pruned_weights(model)
     losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
-                   lambda m, batch: m(**batch).loss, steps=steps, seed=seed, checkpoint_dir=checkpoint_dir,
-                   fingerprint=json.dumps([settings, seed], sort_keys=True),
+                   lambda m, batch: m(**qa.model_arguments(m, batch)).loss, steps=steps, seed=seed,
+                   checkpoint_dir=checkpoint_dir, fingerprint=fingerprint_of([settings, seed], model_dir, train_path),
                    **{k: settings[k] for k in TRAIN_KEYS})
     if pruned:
         compress.release_pruned_weights(model)
         log.info("encoder sparsity after fine-tuning: %.4f", compress.encoder_sparsity(model))
-    save_model(model, tokenizer, out_dir)
     summary = {"questions": len(dataset), "windows": len(features), "steps": steps, "settings": settings,
-               "seed": seed, "loss_curve": losses, "seconds": round(time.perf_counter() - began, 1)}
-    data.write_json(summary, Path(out_dir) / "training.json")
+               "seed": seed, "threads": torch.get_num_threads(), "loss_curve": losses,
+               "seconds": round(time.perf_counter() - began, 1)}
+    save_model(model, tokenizer, out_dir, json_files={"training.json": summary})
+    discard_checkpoint(checkpoint_dir)
     return summary

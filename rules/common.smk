@@ -1,9 +1,12 @@
 # Config validation, derived lists and input functions shared by all rules.
 import sys
 
+from snakemake.logging import logger
+
 sys.path.insert(0, workflow.basedir)
 
 from miniature import config as cfg  # noqa: E402
+from miniature import inputs  # noqa: E402
 
 # Validate before anything else: a bad config stops here, before any job, naming the field.
 try:
@@ -13,15 +16,52 @@ except cfg.ConfigError as error:
 config.clear()
 config.update(_validated)
 
+
+# Then open what the config points at on this machine (local data files, model folders): a
+# bad input stops here too, naming the field, the file and the record. A QA file that is not
+# there yet only warns here, so a dry run can show the plan before a user supplies NewsQA;
+# a real run stops on it before its first job (onstart, which dry runs skip). Only the main
+# process checks; a job that re-reads the workflow on a cluster node trusts its result.
+def check_inputs(missing_ok):
+    try:
+        inputs.check_inputs(config, missing_ok=missing_ok)
+    except inputs.InputError as error:
+        raise WorkflowError(str(error)) from None
+
+
+if workflow.is_main_process:
+    check_inputs(missing_ok=True)
+
+
+onstart:
+    check_inputs(missing_ok=False)
+
+
 MODELS = list(config["models"])
 PAIRS = cfg.model_pairs(config)
+REFERENCE_PAIRS = [p for p in PAIRS if p[0] == config["reference"]]
 QA_SPLITS = list(config["data"]["qa"])
-# Models with fine-tuning jobs: all but the post-training compressions (compress, stage
+# The seed baseline (None when off): the reference fine-tuned for QA again with another seed,
+# under a derived key. QA_MODELS are the keys with QA jobs: the models and that baseline.
+SEED_BASELINE = cfg.seed_baseline(config)
+QA_MODELS = cfg.qa_models(config)
+# QA keys with fine-tuning jobs: all but the post-training compressions (compress, stage
 # finetuned), whose fine-tuned model is made by compress_finetuned from their parent's.
 FINETUNED = cfg.fine_tuned_by_workflow(config)
 POST_TRAINING = cfg.compressed_at(config, "finetuned")
 COMPRESSED = POST_TRAINING + cfg.compressed_at(config, "pretrained")
 TASKS = ["qa", *(["sentiment"] if "sentiment" in config["data"] else [])]
+# Every K a comparison needs (Table 2's and Figure 1's); neighbours are searched once, at K_MAX.
+KS = sorted({config["knn"]["k"], *config["knn"]["sweep"]})
+K_MAX = max(KS)
+
+
+def _cores():
+    # Commands that run no job (--unlock, --lint) need no --cores; workflow.cores raises then.
+    try:
+        return workflow.cores
+    except WorkflowError:
+        return 1
 
 
 # Threads of a training or inference job. Small models gain little from a second thread,
@@ -29,7 +69,7 @@ TASKS = ["qa", *(["sentiment"] if "sentiment" in config["data"] else [])]
 # cores; bigger machines run two jobs at a time with half the cores each. torch inside a
 # job never uses more threads than the machine has CPUs (miniature.runtime). A cluster
 # profile sets each rule's threads instead (--set-threads).
-HEAVY = max(1, min(workflow.cores or 1, os.cpu_count() or 1) // 2)
+HEAVY = max(1, min(_cores() or 1, os.cpu_count() or 1) // 2)
 
 
 def any_of(names):
@@ -64,14 +104,35 @@ def finetuned_model(key, task="qa"):
     return f"results/finetune/{task}/{key}"
 
 
-def pair_files(comparison):
+def pair_files(comparison, pairs=PAIRS):
     """The per-pair records of one comparison, in table order."""
-    return [f"results/compare/{comparison}/{a}__{b}.json" for a, b in PAIRS]
+    return [f"results/compare/{comparison}/{a}__{b}.json" for a, b in pairs]
 
 
 def source_file(source):
-    """The local file a data source reads (an input of its job), if any."""
-    return [source["file"]["path"]] if "file" in source else []
+    """The local file a data source reads (an input of its job), if any.
+
+    A file that is not there yet (NewsQA, which users supply themselves) is left out, so
+    that a dry run still shows the plan; a real run stops before its first job (onstart).
+    """
+    if "file" not in source:
+        return []
+    path = source["file"]["path"]
+    return [path] if os.path.exists(path) else []
+
+
+for _name, _source in config["data"]["qa"].items():
+    if "file" in _source and not os.path.exists(_source["file"]["path"]):
+        logger.warning(
+            f"data.qa.{_name}: {_source['file']['path']} does not exist yet; a run stops "
+            "before its first job until it does (README: Supplying NewsQA)"
+        )
+
+
+def qa_setting(name):
+    """A model's QA fine-tuning setting (e.g. max_length), as a params function: data points
+    are cut into windows exactly as that model's training windows were."""
+    return lambda wildcards: cfg.finetune_settings(config, wildcards.model, "qa")[name]
 
 
 def recipe(wildcards):
@@ -86,3 +147,30 @@ def distils_at(wildcards, stage):
     """True when the model is distilled at ``stage`` (the only method that needs data)."""
     spec = compression(wildcards)
     return spec["method"] == "distil" and spec["stage"] == stage
+
+
+# Agreement (rules/agreement.smk, whose SET_COMPARISONS says where each comparison's sets are).
+def agreement_pairs(comparison):
+    """Table order, then the seed baseline (reference vs its second fine-tune) if it applies."""
+    baseline = SEED_BASELINE and SET_COMPARISONS[comparison].get("seed_baseline")
+    return PAIRS + ([(config["reference"], SEED_BASELINE)] if baseline else [])
+
+
+def agreement_files(comparison):
+    return [
+        f"results/agreement/{comparison}/{a}__{b}.json"
+        for a, b in agreement_pairs(comparison)
+    ]
+
+
+def agreement_inputs(wildcards):
+    entry = SET_COMPARISONS[wildcards.comparison]
+    files = {
+        "a": entry["sets"].format(model=wildcards.a),
+        "b": entry["sets"].format(model=wildcards.b),
+        "universe": entry["universe"],
+    }
+    if "answers" in entry:
+        files["answers_a"] = entry["answers"].format(model=wildcards.a)
+        files["answers_b"] = entry["answers"].format(model=wildcards.b)
+    return files

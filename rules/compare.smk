@@ -15,9 +15,46 @@ rule compare_errors:
         "../scripts/compare_errors.py"
 
 
+rule compare_representation:
+    input:
+        a_before="results/neighbours/{a}/before.npz",
+        b_before="results/neighbours/{b}/before.npz",
+        a_after="results/neighbours/{a}/after.npz",
+        b_after="results/neighbours/{b}/after.npz",
+    output:
+        "results/compare/representation/{a}__{b}.json",
+    log:
+        "logs/compare/representation/{a}__{b}.log",
+    conda:
+        "../envs/faiss.yaml"
+    params:
+        ks=KS,
+        k=config["knn"]["k"],
+    script:
+        "../scripts/compare_representation.py"
+
+
+rule compare_distribution:
+    input:
+        a="results/ood/{a}/flagged.json",
+        b="results/ood/{b}/flagged.json",
+    output:
+        "results/compare/distribution/{a}__{b}.json",
+    log:
+        "logs/compare/distribution/{a}__{b}.log",
+    conda:
+        "../envs/faiss.yaml"
+    params:
+        k=config["knn"]["k"],
+    script:
+        "../scripts/compare_distribution.py"
+
+
 rule table2:
     input:
         errors=pair_files("errors"),
+        representation=pair_files("representation"),
+        distribution=pair_files("distribution"),
     output:
         "results/table2.csv",
     log:
@@ -41,6 +78,9 @@ rule models_table:
         "logs/models_table.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         models=MODELS,
         sources={key: cfg.describe_source(config, key) for key in MODELS},

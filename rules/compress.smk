@@ -25,6 +25,9 @@ rule compress_pretrained:
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
+    resources:
+        mem_mb=16000,
+        runtime=1440,
     params:
         recipe=compression,
         settings=lambda wc: (
@@ -53,6 +56,9 @@ rule compress_finetuned:
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
+    resources:
+        mem_mb=32000,
+        runtime=1440,
     params:
         recipe=compression,
         settings=lambda wc: (

@@ -209,7 +209,9 @@ def test_compress_finetuned_handles_a_sentiment_model(tokenizer, tmp_path):
     compress.compress_finetuned(tmp_path / "parent", tmp_path / "int8", {"method": "dynamic_int8"}, "sentiment", 0)
     model = load_model(AutoModelForSequenceClassification, tmp_path / "int8")
     ids = torch.randint(5, len(tokenizer), (3, 12))
-    assert torch.allclose(model(input_ids=ids).logits, parent(input_ids=ids).logits, atol=0.1)
+    expected = parent(input_ids=ids).logits
+    # int8 weights: close to the parent, within a tenth of the logits' scale
+    assert (model(input_ids=ids).logits - expected).abs().max() < 0.1 * expected.abs().max()
     with pytest.raises(ModelError, match="qa only"):
         compress.compress_finetuned(tmp_path / "parent", tmp_path / "x", {"method": "distil", "layers": 1},
                                     "sentiment", 0)

@@ -24,6 +24,8 @@ def test_defaults_are_filled_in(demo):
     validated = cfg.validate_config(demo)
     assert validated["predict"]["max_answer_length"] == 15
     assert validated["finetune"]["qa"]["checkpoint_every"] == 200
+    demo.pop("knn")
+    assert cfg.validate_config(demo)["knn"] == {"k": 10, "sweep": [5, 10, 20, 50, 100]}
     assert "predict" not in demo  # the caller's dict is left alone
 
 
@@ -74,6 +76,14 @@ def _mutations():
          "models.large.sha256: only path and package sources"),
         ("package without version", set_(["models", "pkg"], {"package": {"name": "x", "folder": "m"}}),
          "models.pkg.package: missing required field 'version'"),
+        ("seed baseline with the same seed", set_(["agreement", "baseline_seed"], 0),
+         "agreement.baseline_seed: must differ from seed"),
+        ("too few resamples", set_(["agreement", "bootstrap_resamples"], 10),
+         "agreement.bootstrap_resamples: 10 is less than the minimum of 100"),
+        ("missing challenge split", drop(["data", "qa", "challenge"]), "data.qa: missing required field 'challenge'"),
+        ("K of zero", set_(["knn", "sweep"], [0, 5]), "knn.sweep.0: 0 is less than the minimum of 1"),
+        ("K above the OOD training features", set_(["ood", "train_questions"], 20),
+         "knn: K=50 is more than the 20 training questions"),
     ]
 
 
@@ -107,7 +117,7 @@ def test_compressed_models_and_their_stages(demo):
     assert validated["models"]["int8"]["compress"]["stage"] == "finetuned"
     assert cfg.compressed_at(validated, "finetuned") == ["int8", "pruned"]
     assert cfg.compressed_at(validated, "pretrained") == ["truncated", "distil"]
-    assert cfg.fine_tuned_by_workflow(validated) == ["large", "truncated", "distil", "small"]
+    assert cfg.fine_tuned_by_workflow(validated) == ["large", "truncated", "distil", "small", "large-seed1"]
     assert cfg.model_parent(validated, "int8") == "large" and cfg.model_parent(validated, "large") is None
     assert cfg.known_layers(validated, "truncated") == 2 and cfg.known_layers(validated, "int8") == 3
     assert cfg.describe_source(validated, "pruned") == "magnitude_prune of large (finetuned) sparsity=0.5"
@@ -127,3 +137,19 @@ def test_post_training_compression_inherits_its_parents_settings(demo):
     assert cfg.finetune_settings(validated, "int8")["max_length"] == 64  # cut like large's windows
     assert cfg.finetune_settings(validated, "int8")["batch_size"] == 8
     assert cfg.finetune_settings(validated, "truncated")["max_length"] == demo["finetune"]["qa"]["max_length"]
+
+
+def test_seed_baseline_is_a_derived_key_with_the_reference_settings_and_the_other_seed(demo):
+    demo["models"]["large"]["finetune"] = {"qa": {"learning_rate": 2e-4}}
+    validated = cfg.validate_config(demo)
+    assert cfg.seed_baseline(validated) == "large-seed1"
+    assert cfg.qa_models(validated) == ["large", "truncated", "distil", "small", "int8", "pruned", "large-seed1"]
+    assert cfg.base_model(validated, "large-seed1") == "large" and cfg.base_model(validated, "small") == "small"
+    assert cfg.finetune_seed(validated, "large-seed1") == 1 and cfg.finetune_seed(validated, "large") == 0
+    assert cfg.finetune_settings(validated, "large-seed1") == cfg.finetune_settings(validated, "large")
+    assert cfg.finetune_settings(validated, "large-seed1")["learning_rate"] == 2e-4
+    assert all("large-seed1" not in pair for pair in cfg.model_pairs(validated))  # not a row of Table 2
+
+    demo["agreement"]["seed_baseline"] = False
+    off = cfg.validate_config(demo)
+    assert cfg.seed_baseline(off) is None and cfg.qa_models(off) == list(demo["models"])
