@@ -118,10 +118,12 @@ MODELS_COLUMNS = ["model", "source", "parameters", "nonzero_parameters", "size_m
                   "ms_per_question", "exact", "f1"]
 
 
-def models_table(rows: list[dict]) -> pd.DataFrame:
+def models_table(rows: list[dict]):
     """One row per model (in the given order): where it comes from, what it costs (parameters,
     non-zero parameters, megabytes on disk, layers, width, milliseconds per test question)
-    and how well it answers (exact match and F1 on the test split)."""
+    and how well it answers (exact match and F1 on the test split); a pandas DataFrame."""
+    import pandas as pd
+
     table = pd.DataFrame(rows)
     table["size_mb"] = table.pop("size_bytes") / 1e6
     return table[MODELS_COLUMNS]

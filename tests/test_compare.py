@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from miniature.compare import (agreement, compare_sets, distribution_record, jaccard, knn_jaccard,
-                               representation_record, table2)
+from miniature.compare import (MODELS_COLUMNS, agreement, compare_sets, distribution_record, jaccard, knn_jaccard,
+                               models_table, representation_record, table2)
 
 
 def test_jaccard_identical_disjoint_partial_and_empty():
@@ -84,3 +84,11 @@ def test_distribution_record_per_k():
     assert distribution_record(flagged_a, flagged_a, k=5)["jaccard"] == 1.0
     with pytest.raises(ValueError, match="K=20"):
         distribution_record(flagged_a, flagged_b, k=20)
+
+
+def test_models_table_keeps_model_order_and_reports_megabytes():
+    rows = [{"model": m, "source": "x", "parameters": 10, "nonzero_parameters": 5, "size_bytes": b, "layers": 2,
+             "hidden": 8, "ms_per_question": 1.5, "exact": 50.0, "f1": 60.0} for m, b in (("z", 2_500_000), ("a", 1e6))]
+    table = models_table(rows)
+    assert list(table.columns) == MODELS_COLUMNS and list(table.model) == ["z", "a"]
+    assert list(table.size_mb) == [2.5, 1.0]
