@@ -189,7 +189,7 @@ def test_every_output_stays_in_its_folder(tmp_path):
 
 # --- interruption and reproducibility --------------------------------------------------------
 
-TABLES = ["results/table2.csv", "results/agreement.csv"]
+TABLES = ["results/table2.csv"]
 
 
 def finished_outputs(workdir):
