@@ -11,6 +11,9 @@ rule compare_errors:
         "logs/compare/errors/{a}__{b}.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/compare_errors.py"
 
@@ -24,6 +27,9 @@ rule table2:
         "logs/table2.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         pairs=PAIRS,
     script:

@@ -11,5 +11,8 @@ rule errors:
         "logs/errors/{model}.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     script:
         "../scripts/errors.py"

@@ -16,6 +16,9 @@ rule predict_qa:
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
+    resources:
+        mem_mb=16000,
+        runtime=240,
     params:
         # Test windows are cut exactly as the model's training windows were.
         max_length=lambda wc: cfg.finetune_settings(config, wc.model, "qa")[

@@ -62,7 +62,3 @@ def test_tiny_run_writes_table2_and_per_model_results(tiny_run):
         record = json.loads((tiny_run / f"results/compare/errors/{a}__{b}.json").read_text())
         assert record["jaccard"] == pytest.approx(value, abs=5e-5)
         assert record["intersection"] <= min(record["size_a"], record["size_b"]) <= record["union"]
-
-
-def test_rerun_with_nothing_changed_runs_nothing(tiny_run):
-    assert planned_jobs(tiny_run, configfile=tiny_run / "config.yaml") == {}
