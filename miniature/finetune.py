@@ -35,7 +35,7 @@ def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, check
     log.info("fine-tuning on %d questions (%d windows) for %d steps on %s", len(dataset), len(features), steps,
              device)
     losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
-                   lambda m, batch: m(**batch).loss, steps=steps, seed=seed, checkpoint_dir=checkpoint_dir,
+                   lambda m, batch: m(**qa.model_arguments(m, batch)).loss, steps=steps, seed=seed, checkpoint_dir=checkpoint_dir,
                    fingerprint=json.dumps([settings, seed], sort_keys=True),
                    **{k: settings[k] for k in TRAIN_KEYS})
     save_model(model.to("cpu"), tokenizer, out_dir)
