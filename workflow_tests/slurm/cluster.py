@@ -12,9 +12,9 @@ where there is none (a machine that is already part of a cluster is left alone) 
 removed by ``stop``. It needs root (the daemons run as root; jobs run as the submitting
 user) and, where the packages are missing, apt-get. Every wait is bounded.
 
-The node declares this machine's CPUs but at least ``MEMORY_MB`` of memory (slurmd is told
-to trust the configuration): the workflow's rules request the memory a paper-sized run
-needs, and the test must submit exactly what a user's run submits. Nothing enforces the
+The node declares this machine's CPUs and ``MEMORY_MB`` of memory, whatever the machine has
+(slurmd is told to trust the configuration): the workflow's rules request the memory a
+paper-sized run needs, and the test submits exactly what a user's run submits. Nothing enforces the
 limit here (no cgroups); the tiny test jobs use a few hundred MB.
 
 No accounting daemon runs, so job status comes from ``squeue``; ``MinJobAge`` keeps finished
@@ -41,8 +41,12 @@ CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# A one-node test cluster written by miniature's workflow_tests/slurm/cluster.py"
 
 
+def _which(name: str) -> str | None:
+    return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+
+
 def missing_binaries() -> list[str]:
-    return [b for b in BINARIES if shutil.which(b, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") is None]
+    return [b for b in BINARIES if _which(b) is None]
 
 
 def unavailable_reason() -> str | None:
@@ -67,10 +71,6 @@ def _ours(path: Path) -> bool:
 
 def _run(cmd: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
-
-
-def _binary(name: str) -> str:
-    return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") or name
 
 
 def install(timeout: float = 900) -> None:
@@ -159,12 +159,12 @@ class Cluster:
 
         key = self.root / "munge.key"
         if not key.exists():
-            _check(_run([_binary("mungekey"), "--create", f"--keyfile={key}"], timeout=left()), "mungekey")
-        _check(_run([_binary("munged"), "--force", f"--key-file={key}", f"--socket={self.root}/munge.socket",
+            _check(_run([_which("mungekey"), "--create", f"--keyfile={key}"], timeout=left()), "mungekey")
+        _check(_run([_which("munged"), "--force", f"--key-file={key}", f"--socket={self.root}/munge.socket",
                      f"--pid-file={self.pid_files['munged']}", f"--log-file={self.root}/munged.log",
                      f"--seed-file={self.root}/munged.seed"], timeout=left()), "munged")
-        _check(_run([_binary("slurmctld"), "-c", "-f", str(self.conf)], timeout=left()), "slurmctld")
-        _check(_run([_binary("slurmd"), "-f", str(self.conf)], timeout=left()), "slurmd")
+        _check(_run([_which("slurmctld"), "-c", "-f", str(self.conf)], timeout=left()), "slurmctld")
+        _check(_run([_which("slurmd"), "-f", str(self.conf)], timeout=left()), "slurmd")
 
         def node_state() -> str | None:
             out = _run(["sinfo", "--noheader", "--format=%T", "--nodes", self.node], timeout=10)
