@@ -35,6 +35,9 @@ rule agreement_pair:
         b=any_of(QA_MODELS),
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         resamples=config["agreement"]["bootstrap_resamples"],
         seed=config["seed"],
@@ -52,6 +55,9 @@ rule agreement:
         "logs/agreement.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         baseline=SEED_BASELINE,
     script:

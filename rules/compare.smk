@@ -11,6 +11,9 @@ rule compare_errors:
         "logs/compare/errors/{a}__{b}.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/compare_errors.py"
 
@@ -27,6 +30,9 @@ rule compare_representation:
         "logs/compare/representation/{a}__{b}.log",
     conda:
         "../envs/faiss.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         ks=KS,
         k=config["knn"]["k"],
@@ -44,6 +50,9 @@ rule compare_distribution:
         "logs/compare/distribution/{a}__{b}.log",
     conda:
         "../envs/faiss.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         k=config["knn"]["k"],
     script:
@@ -61,6 +70,9 @@ rule table2:
         "logs/table2.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         pairs=PAIRS,
     script:

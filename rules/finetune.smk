@@ -17,6 +17,12 @@ rule finetune_qa:
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
+    # gpu: how many GPUs the job asks for; 0 trains on CPU. Switch it on in a profile
+    # (set-resources: finetune_qa: gpu: 1), see README.
+    resources:
+        mem_mb=32000,
+        runtime=1440,
+        gpu=0,
     params:
         settings=lambda wc: cfg.finetune_settings(config, wc.model, "qa"),
         seed=lambda wc: cfg.finetune_seed(config, wc.model),

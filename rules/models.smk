@@ -12,6 +12,9 @@ rule tokenizer:
         "logs/models/tokenizer.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         vocab_size=config["pretraining"]["vocab_size"],
         max_length=config["pretraining"]["max_length"],
@@ -30,6 +33,9 @@ rule fetch_model:
         model=any_of([k for k in MODELS if cfg.model_source(config, k) != "build"]),
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
         source=lambda wc: config["models"][wc.model],
     script:
@@ -51,6 +57,9 @@ rule pretrain:
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
+    resources:
+        mem_mb=16000,
+        runtime=1440,
     params:
         recipe=recipe,
         settings=config["pretraining"],
@@ -76,6 +85,9 @@ rule distil:
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
+    resources:
+        mem_mb=16000,
+        runtime=1440,
     params:
         recipe=recipe,
         settings=config["pretraining"],
@@ -96,6 +108,9 @@ rule truncate:
         model=any_of(cfg.models_built_by(config, "truncate")),
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=8000,
+        runtime=30,
     params:
         keep_layers=lambda wc: recipe(wc)["keep_layers"],
     script:

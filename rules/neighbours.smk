@@ -13,6 +13,9 @@ rule neighbours:
         stage="before|after",
     conda:
         "../envs/faiss.yaml"
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
         k_max=K_MAX,
     script:

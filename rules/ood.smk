@@ -12,6 +12,9 @@ rule ood:
         "logs/ood/{model}.log",
     conda:
         "../envs/faiss.yaml"
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
         ks=KS,
     script:

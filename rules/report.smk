@@ -18,6 +18,9 @@ rule heatmaps:
         "logs/figures/heatmaps.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     script:
         "../scripts/heatmaps.py"
 
@@ -34,6 +37,9 @@ rule report:
         "logs/report.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         sections=list(REPORT_SECTIONS),
         config=config,

@@ -81,22 +81,6 @@ def test_tiny_run_writes_table2_and_per_model_results(tiny_run):
         assert record["intersection"] <= min(record["size_a"], record["size_b"]) <= record["union"]
 
 
-def test_rerun_with_nothing_changed_runs_nothing(tiny_run):
-    assert planned_jobs(tiny_run, target="all", configfile=tiny_run / "config.yaml") == {}
-
-
-def test_adding_a_model_runs_only_its_jobs_its_pairs_and_the_summaries(tiny_run, tmp_path):
-    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
-    config["models"]["extra"] = {"build": {"recipe": "truncate", "from": "large", "keep_layers": [1]}}
-    (tmp_path / "more.yaml").write_text(yaml.safe_dump(config, sort_keys=False))  # key order is in the params
-    jobs = planned_jobs(tiny_run, target="all", configfile=tmp_path / "more.yaml")
-    # The seed baseline and the old pairs are not redone.
-    assert jobs == {"truncate": 1, "finetune_qa": 1, "predict_qa": 1, "errors": 1, "compare_errors": 4,
-                    "embed": 1, "neighbours": 2, "ood": 1, "compare_representation": 4, "compare_distribution": 4,
-                    "table2": 1, "figures": 1, "agreement_pair": 8, "agreement": 1, "heatmaps": 1, "report": 1,
-                    "all": 1}
-
-
 def _ids(path):
     return set(json.loads(path.read_text()))
 
@@ -205,25 +189,3 @@ def test_tiny_run_figures(tiny_run):
         assert set(numbers.reference) == {config["reference"]}
         assert sorted(set(numbers.model)) == sorted(others)  # one line per compared model
         assert sorted(set(numbers.k)) == sorted(set(config["knn"]["sweep"]) | {config["knn"]["k"]})
-
-
-def _with_knn(workdir, name, **knn):
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["knn"].update(knn)
-    path = workdir / name
-    path.write_text(yaml.safe_dump(config, sort_keys=False))  # sorted keys would reorder models and params
-    return path
-
-
-def test_changing_the_k_sweep_reruns_only_what_depends_on_k(tiny_run):
-    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
-    k_max = max(config["knn"]["sweep"])
-    # A new K below the largest: the neighbour lists (searched at the largest K) stay.
-    jobs = planned_jobs(tiny_run, target="all", configfile=_with_knn(tiny_run, "sweep.yaml", sweep=[1, 3, k_max]))
-    summaries = {"table2": 1, "figures": 1, "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
-    assert jobs == {"ood": 4, "compare_representation": 6, "compare_distribution": 6, "agreement_pair": 6, **summaries}
-    # A larger largest K: the neighbour lists are searched again, but nothing is embedded again.
-    jobs = planned_jobs(tiny_run, target="all", configfile=_with_knn(tiny_run, "larger.yaml", sweep=[2, k_max + 2]))
-    assert jobs == {"neighbours": 8, "ood": 4, "compare_representation": 6, "compare_distribution": 6,
-                    "agreement_pair": 6, **summaries}
-    assert not {"embed", "finetune_qa", "predict_qa", "pretrain", "distil", "truncate"} & set(jobs)
