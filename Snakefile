@@ -17,6 +17,7 @@ include: "rules/models.smk"
 include: "rules/finetune.smk"
 include: "rules/predict.smk"
 include: "rules/errors.smk"
+include: "rules/attack.smk"
 include: "rules/compare.smk"
 
 
@@ -24,3 +25,4 @@ rule all:
     default_target: True
     input:
         "results/table2.csv",
+        "results/table3.csv",

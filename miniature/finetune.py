@@ -1,4 +1,9 @@
-"""Fine-tuning stages: a pre-trained checkpoint in, a fine-tuned ``save_pretrained`` folder out."""
+"""Fine-tuning stages: a pre-trained checkpoint in, a fine-tuned ``save_pretrained`` folder out.
+
+Every task trains the same way (:func:`_fine_tune`): the task's head on top of the
+pre-trained model, the shared training loop with dynamic padding, ``training.json`` beside
+the saved model.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,32 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForQuestionAnswering
+from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification
 
-from miniature import data, qa
+from miniature import data, qa, sentiment
 from miniature.models import load_model, load_tokenizer, save_model
 from miniature.training import total_steps, train
 
 log = logging.getLogger(__name__)
 
 TRAIN_KEYS = ("batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "checkpoint_every")
+
+
+def _fine_tune(model, tokenizer, features: list[dict], out_dir, settings: dict, seed: int, checkpoint_dir,
+               began: float, **facts) -> dict:
+    """Train ``model`` on ``features`` (rows of token ids and targets) with the task's settings,
+    save it and ``training.json`` (``facts`` describe the data); return that summary."""
+    steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
+    log.info("fine-tuning on %s for %d steps", ", ".join(f"{v} {k}" for k, v in facts.items()), steps)
+    losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
+                   lambda m, batch: m(**batch).loss, steps=steps, seed=seed, checkpoint_dir=checkpoint_dir,
+                   fingerprint=json.dumps([settings, seed], sort_keys=True),
+                   **{k: settings[k] for k in TRAIN_KEYS})
+    save_model(model, tokenizer, out_dir)
+    summary = {**facts, "steps": steps, "settings": settings, "seed": seed, "loss_curve": losses,
+               "seconds": round(time.perf_counter() - began, 1)}
+    data.write_json(summary, Path(out_dir) / "training.json")
+    return summary
 
 
 def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, checkpoint_dir=None) -> dict:
@@ -27,14 +49,25 @@ def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, check
     model = load_model(AutoModelForQuestionAnswering, model_dir)
     dataset = data.load_qa(train_path)
     features = qa.train_features(tokenizer, dataset, settings["max_length"], settings["doc_stride"])
-    steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
-    log.info("fine-tuning on %d questions (%d windows) for %d steps", len(dataset), len(features), steps)
-    losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
-                   lambda m, batch: m(**batch).loss, steps=steps, seed=seed, checkpoint_dir=checkpoint_dir,
-                   fingerprint=json.dumps([settings, seed], sort_keys=True),
-                   **{k: settings[k] for k in TRAIN_KEYS})
-    save_model(model, tokenizer, out_dir)
-    summary = {"questions": len(dataset), "windows": len(features), "steps": steps, "settings": settings,
-               "seed": seed, "loss_curve": losses, "seconds": round(time.perf_counter() - began, 1)}
-    data.write_json(summary, Path(out_dir) / "training.json")
-    return summary
+    return _fine_tune(model, tokenizer, features, out_dir, settings, seed, checkpoint_dir, began,
+                      questions=len(dataset), windows=len(features))
+
+
+def finetune_sentiment(model_dir, train_path, test_path, out_dir, settings: dict, seed: int,
+                       checkpoint_dir=None, eval_batch_size: int = 64) -> dict:
+    """Fine-tune a sequence classifier on a sentiment split; save it, ``training.json`` and
+    ``metrics.json`` (accuracy on the test split)."""
+    began = time.perf_counter()
+    tokenizer = load_tokenizer(model_dir)
+    torch.manual_seed(seed)  # the new classification head's initial weights
+    model = load_model(AutoModelForSequenceClassification, model_dir, num_labels=2)
+    train_set = data.load_sentiment(train_path)
+    features = sentiment.features(tokenizer, train_set["text"], settings["max_length"], train_set["label"])
+    summary = _fine_tune(model, tokenizer, features, out_dir, settings, seed, checkpoint_dir, began,
+                         reviews=len(features))
+    test_set = data.load_sentiment(test_path)
+    predictions = sentiment.predict(model, tokenizer, test_set["text"], settings["max_length"], eval_batch_size)
+    metrics = {"accuracy": sentiment.accuracy(predictions, test_set["label"]), "examples": len(predictions)}
+    data.write_json(metrics, Path(out_dir) / "metrics.json")
+    log.info("test accuracy %.4f on %d reviews", metrics["accuracy"], metrics["examples"])
+    return {**summary, **metrics}

@@ -55,3 +55,13 @@ def source_file(source):
 
 def recipe(wildcards):
     return config["models"][wildcards.model]["build"]
+
+
+# Where the attack masked-LM is: a model's folder, or its own copy when it has its own source
+# (a name no model key can take).
+ATTACK_MASKED_LM_DIR = "results/models/_attack_masked_lm"
+
+
+def attack_masked_lm():
+    source = config["attack"]["masked_lm"]
+    return model_dir(source) if isinstance(source, str) else ATTACK_MASKED_LM_DIR

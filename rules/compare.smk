@@ -12,12 +12,27 @@ rule compare_errors:
     conda:
         "../envs/torch.yaml"
     script:
-        "../scripts/compare_errors.py"
+        "../scripts/compare_sets.py"
+
+
+rule compare_adversarial:
+    input:
+        a="results/attack/{a}/succeeded.json",
+        b="results/attack/{b}/succeeded.json",
+    output:
+        "results/compare/adversarial/{a}__{b}.json",
+    log:
+        "logs/compare/adversarial/{a}__{b}.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/compare_sets.py"
 
 
 rule table2:
     input:
         errors=pair_files("errors"),
+        adversarial=pair_files("adversarial"),
     output:
         "results/table2.csv",
     log:

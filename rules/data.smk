@@ -45,3 +45,19 @@ rule sentiment_split:
         seed=config["seed"],
     script:
         "../scripts/sentiment_split.py"
+
+
+rule attack_sample:
+    input:
+        "results/data/sentiment/test.jsonl",
+    output:
+        "results/data/sentiment/attack_sample.jsonl",
+    log:
+        "logs/data/sentiment/attack_sample.log",
+    conda:
+        "../envs/torch.yaml"
+    params:
+        size=config["attack"]["sample_size"],
+        seed=config["attack"]["seed"],
+    script:
+        "../scripts/attack_sample.py"

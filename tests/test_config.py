@@ -59,6 +59,12 @@ def _mutations():
         ("unpinned hub revision", set_(["models", "hubby"], {"hub": {"id": "bert-base-uncased", "revision": "main"}}),
          "models.hubby.hub.revision: 'main' does not match"),
         ("steps and epochs", set_(["finetune", "qa", "epochs"], 2), "finetune.qa: training length"),
+        ("doc_stride for sentiment", set_(["finetune", "sentiment", "doc_stride"], 32),
+         "finetune.sentiment: key 'doc_stride' does not belong here"),
+        ("attack masked-LM not a model", set_(["attack", "masked_lm"], "bert"),
+         "attack.masked_lm: 'bert' is not one of the models"),
+        ("unknown attack setting", set_(["attack", "k"], 3), "attack: unknown key 'k'"),
+        ("no sentiment data", drop(["data", "sentiment"]), "data: missing required field 'sentiment'"),
         ("keep more layers than exist", set_(["models", "truncated", "build", "keep_layers"], [0, 9]),
          "models.truncated.build.keep_layers"),
     ]
@@ -85,3 +91,18 @@ def test_per_model_finetune_override(demo):
     small = cfg.finetune_settings(validated, "small")
     assert small["learning_rate"] == 5e-4 and small["epochs"] == 1 and "steps" not in small
     assert cfg.finetune_settings(validated, "large")["learning_rate"] == demo["finetune"]["qa"]["learning_rate"]
+
+
+def test_attack_defaults_and_lengths(demo):
+    demo["models"]["small"]["finetune"] = {"sentiment": {"max_length": 48}}
+    del demo["attack"]
+    validated = cfg.validate_config(demo)
+    attack = validated["attack"]
+    assert attack["masked_lm"] == "large" and attack["seed"] == validated["seed"]  # the reference, the run's seed
+    assert attack["candidates"] == 3  # the paper's K, not textattack 0.3.11's default of 8
+    assert cfg.attack_settings(validated) == {"candidates": 3, "max_percent_words": 0.4,
+                                              "similarity_threshold": 0.2, "batch_size": 64}
+    assert cfg.attack_max_length(validated, "large") == 128  # the classifier's own max_length
+    assert cfg.attack_max_length(validated, "small") == 48
+    validated["attack"]["max_length"] = 64
+    assert cfg.attack_max_length(validated, "small") == 64
