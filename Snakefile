@@ -17,8 +17,14 @@ include: "rules/models.smk"
 include: "rules/finetune.smk"
 include: "rules/predict.smk"
 include: "rules/errors.smk"
+include: "rules/embed.smk"
+include: "rules/neighbours.smk"
+include: "rules/ood.smk"
 include: "rules/attack.smk"
 include: "rules/compare.smk"
+include: "rules/figures.smk"
+include: "rules/agreement.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -26,3 +32,6 @@ rule all:
     input:
         "results/table2.csv",
         "results/table3.csv",
+        "results/agreement.csv",
+        "results/report.html",
+        rules.figures.output,

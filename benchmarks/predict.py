@@ -91,7 +91,7 @@ def main() -> None:
           f"{torch.get_num_threads()} threads")
     peak32, peak16 = gemm_peak(torch.float32), gemm_peak(torch.bfloat16)
     print(f"matrix-multiply peak: fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s")
-    lengths = [len(ids) for ids in qa.eval_features(tokenizer, dataset, MAX_LENGTH, DOC_STRIDE).input_ids]
+    lengths = [len(w["input_ids"]) for w in qa.eval_features(tokenizer, dataset, MAX_LENGTH, DOC_STRIDE).inputs]
     for shape in args.shapes:
         config = BertConfig(vocab_size=len(tokenizer), max_position_embeddings=512, **SHAPES[shape])
         model = BertForQuestionAnswering(config).eval()

@@ -1,4 +1,8 @@
-"""Pairwise comparison of per-model sets, and the aggregate tables."""
+"""Pairwise comparison of per-model results, and the aggregate tables.
+
+Only ``numpy`` is imported at module level: the per-pair jobs that use this module start
+fast; ``pandas`` is imported where a table is made.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
-import pandas as pd
 
 
 def jaccard(a: Iterable, b: Iterable) -> float:
@@ -23,20 +26,84 @@ def compare_sets(a: Iterable, b: Iterable) -> dict:
             "jaccard": jaccard(a, b)}
 
 
+# --- data representation: agreement of K-nearest-neighbour sets ------------------------------
+
+
+def knn_jaccard(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
+    """Per data point (row), the Jaccard of its K-nearest-neighbour sets under two models.
+
+    ``a`` and ``b`` are neighbour lists (n x K_max row indices into the same data points,
+    most similar first, no repeats within a row); the K-sets are their first ``k`` columns.
+    """
+    if a.shape[0] != b.shape[0] or k > min(a.shape[1], b.shape[1]):
+        raise ValueError(f"neighbour lists of shapes {a.shape} and {b.shape} cannot be compared at K={k}")
+    both = np.sort(np.concatenate([a[:, :k], b[:, :k]], axis=1), axis=1)
+    shared = (both[:, 1:] == both[:, :-1]).sum(axis=1)
+    return shared / (2 * k - shared)
+
+
+def agreement(values: np.ndarray) -> dict:
+    """Mean and population variance (ddof=0) over data points."""
+    return {"mean": float(np.mean(values)), "var": float(np.var(values, ddof=0))}
+
+
+def representation_record(neighbours: dict[str, tuple[dict, dict]], ks: list[int], k: int) -> dict:
+    """Agreement of two models' neighbour lists per stage and K.
+
+    ``neighbours`` maps a stage (``before``, ``after``) to the two models' neighbour arrays
+    (``ids`` and ``rows``, as written by the neighbours stage). The record holds
+    ``<stage>_mean`` and ``<stage>_var`` at Table 2's ``k`` and a ``sweep`` over ``ks``.
+    """
+    record: dict = {"k": k, "variance": "population (ddof=0) over data points", "sweep": []}
+    for stage, (a, b) in neighbours.items():
+        if not np.array_equal(a["ids"], b["ids"]):
+            raise ValueError(f"{stage}: the two models' neighbour lists are not over the same data points")
+        record["n"] = len(a["ids"])
+        for each in sorted(set(ks) | {k}):
+            stats = agreement(knn_jaccard(a["rows"], b["rows"], each))
+            record["sweep"].append({"stage": stage, "k": each, **stats})
+            if each == k:
+                record[f"{stage}_mean"], record[f"{stage}_var"] = stats["mean"], stats["var"]
+    return record
+
+
+# --- data distribution: agreement of OOD-flagged sets ----------------------------------------
+
+
+def distribution_record(flagged_a: dict, flagged_b: dict, k: int) -> dict:
+    """Jaccard of two models' OOD-flagged id sets at every K both have (``sweep``) and at
+    Table 2's ``k`` (top level). ``flagged_*`` map K (as text, from JSON) to id lists."""
+    ks = sorted(int(each) for each in set(flagged_a) & set(flagged_b))
+    if k not in ks:
+        raise ValueError(f"no OOD flags at Table 2's K={k} (flags exist for K={ks})")
+    sweep = [{"k": each, **compare_sets(flagged_a[str(each)], flagged_b[str(each)])} for each in ks]
+    return {"k": k, **next(s for s in sweep if s["k"] == k), "sweep": sweep}
+
+
+# --- Table 2 ---------------------------------------------------------------------------------
+
 # Table 2's columns in the paper's order: column -> (comparison, field of its pair record).
 # A characteristic adds its columns here and its pair files to the table2 rule.
 TABLE2_COLUMNS = {
     "prediction_errors": ("errors", "jaccard"),
+    "repr_before_mean": ("representation", "before_mean"),
+    "repr_before_var": ("representation", "before_var"),
+    "repr_after_mean": ("representation", "after_mean"),
+    "repr_after_var": ("representation", "after_var"),
+    "data_distribution": ("distribution", "jaccard"),
     "adversarial": ("adversarial", "jaccard"),
 }
 
 
-def table2(pairs: list[tuple[str, str]], records: dict[str, list[dict]]) -> pd.DataFrame:
-    """One row per pair, in the given order, with the columns whose comparison is present.
+def table2(pairs: list[tuple[str, str]], records: dict[str, list[dict]]):
+    """One row per pair, in the given order, with the columns whose comparison is present
+    (a pandas DataFrame).
 
     ``records`` maps a comparison name (e.g. ``errors``) to its per-pair records, each
     with ``model_a`` and ``model_b``.
     """
+    import pandas as pd
+
     table = pd.DataFrame(pairs, columns=["model_a", "model_b"])
     for column, (comparison, field) in TABLE2_COLUMNS.items():
         if comparison not in records:
@@ -83,7 +150,9 @@ def attack_summary(outcomes: list[str], queries: list[int]) -> dict:
             "avg_queries": float(np.mean(attacked)) if attacked else math.nan}
 
 
-def table3(summaries: dict[str, dict]) -> pd.DataFrame:
-    """One row per target, in the given order, from their attack summaries."""
+def table3(summaries: dict[str, dict]):
+    """One row per target, in the given order, from their attack summaries (a pandas DataFrame)."""
+    import pandas as pd
+
     return pd.DataFrame([{"target": target, **{c: s[c] for c in TABLE3_COLUMNS[1:]}}
                          for target, s in summaries.items()], columns=TABLE3_COLUMNS)

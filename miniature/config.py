@@ -96,6 +96,14 @@ def _check_references(config: dict) -> None:
                 raise ConfigError(f"config error: models.{key}.build: models depend on each other in a cycle")
             seen.add(parent)
             parent = model_parent(config, parent)
+    agreement = config.get("agreement", {})
+    if agreement.get("seed_baseline") and agreement.get("baseline_seed") == config.get("seed"):
+        raise ConfigError("config error: agreement.baseline_seed: must differ from seed "
+                          f"({config.get('seed')}), or the seed baseline repeats the reference's fine-tuning")
+    k_max = max([config["knn"]["k"], *config["knn"]["sweep"]])
+    if k_max > config["ood"]["train_questions"]:
+        raise ConfigError(f"config error: knn: K={k_max} is more than the {config['ood']['train_questions']} "
+                          "training questions of ood.train_questions it is searched among")
     masked_lm = config["attack"].get("masked_lm")
     if isinstance(masked_lm, str) and masked_lm not in models:
         raise ConfigError(f"config error: attack.masked_lm: {masked_lm!r} is not one of the models "
@@ -134,10 +142,37 @@ def model_pairs(config: dict) -> list[tuple[str, str]]:
     return [(reference, o) for o in others] + list(itertools.combinations(others, 2))
 
 
+def seed_baseline(config: dict) -> str | None:
+    """The key of the seed baseline, if it is switched on: the reference fine-tuned for QA once
+    more with ``agreement.baseline_seed``. It has a hyphen, which model keys cannot have, so it
+    never clashes with one; it gets QA jobs (fine-tune, predict, errors) but no Table 2 row."""
+    agreement = config.get("agreement", {})
+    if not agreement.get("seed_baseline"):
+        return None
+    return f"{config['reference']}-seed{agreement['baseline_seed']}"
+
+
+def qa_models(config: dict) -> list[str]:
+    """Keys that are fine-tuned for QA: the models, then the seed baseline if it is on."""
+    baseline = seed_baseline(config)
+    return list(config["models"]) + ([baseline] if baseline else [])
+
+
+def base_model(config: dict, key: str) -> str:
+    """The configured model behind a QA key (the reference for the seed baseline)."""
+    return config["reference"] if key == seed_baseline(config) else key
+
+
+def finetune_seed(config: dict, key: str) -> int:
+    """The fine-tuning seed of a QA key: ``seed``, or ``agreement.baseline_seed`` for the seed baseline."""
+    return config["agreement"]["baseline_seed"] if key == seed_baseline(config) else config["seed"]
+
+
 def finetune_settings(config: dict, key: str, task: str = "qa") -> dict:
-    """Fine-tuning settings of one model: the shared ones with its own overrides on top."""
+    """Fine-tuning settings of one model (or the seed baseline, which shares the reference's):
+    the shared ones with its own overrides on top."""
     settings = dict(config.get("finetune", {}).get(task, {}))
-    override = config["models"][key].get("finetune", {}).get(task, {})
+    override = config["models"][base_model(config, key)].get("finetune", {}).get(task, {})
     if "steps" in override or "epochs" in override:
         settings.pop("steps", None)
         settings.pop("epochs", None)

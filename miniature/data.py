@@ -5,6 +5,9 @@ the data stage as a SQuAD 2.0 JSON file; every later stage reads those files wit
 :func:`load_qa`, so the demo and the paper share one code path. A QA dataset has the flat
 columns of the hub's ``squad_v2``: id, title, context, question, answers{text, answer_start}.
 Sentiment splits are JSON Lines with ``id``, ``text`` and ``label`` (0 or 1).
+
+``datasets`` is imported inside the functions that use it: jobs that only read and write
+JSON (comparisons, tables) then start in a second instead of several.
 """
 
 from __future__ import annotations
@@ -12,8 +15,12 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import datasets
+import numpy as np
+
+if TYPE_CHECKING:
+    import datasets
 
 
 class DataError(ValueError):
@@ -94,26 +101,34 @@ def _flatten_articles(batch: dict) -> dict:
     return rows
 
 
-QA_FEATURES = datasets.Features({
-    "id": datasets.Value("string"),
-    "title": datasets.Value("string"),
-    "context": datasets.Value("string"),
-    "question": datasets.Value("string"),
-    "answers": {"text": datasets.Sequence(datasets.Value("string")),
-                "answer_start": datasets.Sequence(datasets.Value("int32"))},
-})
+def qa_features():
+    """The columns of a flat QA dataset (those of the hub's ``squad_v2``)."""
+    import datasets
+
+    return datasets.Features({
+        "id": datasets.Value("string"),
+        "title": datasets.Value("string"),
+        "context": datasets.Value("string"),
+        "question": datasets.Value("string"),
+        "answers": {"text": datasets.Sequence(datasets.Value("string")),
+                    "answer_start": datasets.Sequence(datasets.Value("int32"))},
+    })
 
 
 def load_qa(path: str | Path) -> datasets.Dataset:
     """A SQuAD 2.0 JSON file (.json or .json.gz) as a flat QA dataset, in file order."""
+    import datasets
+
     articles = datasets.load_dataset("json", data_files=str(path), field="data", split="train")
     return articles.map(_flatten_articles, batched=True, remove_columns=articles.column_names,
-                        features=QA_FEATURES)
+                        features=qa_features())
 
 
 def load_qa_hub(repo_id: str, revision: str, split: str) -> datasets.Dataset:
     """A QA split from the hub (e.g. ``rajpurkar/squad_v2``), pinned to a commit."""
-    return datasets.load_dataset(repo_id, revision=revision, split=split).cast(QA_FEATURES)
+    import datasets
+
+    return datasets.load_dataset(repo_id, revision=revision, split=split).cast(qa_features())
 
 
 def to_squad(dataset: datasets.Dataset) -> dict:
@@ -137,6 +152,8 @@ def gold_answers(dataset: datasets.Dataset) -> dict[str, list[str]]:
 
 def load_sentiment(path: str | Path) -> datasets.Dataset:
     """A sentiment split (JSON Lines: id, text, label in {0, 1})."""
+    import datasets
+
     ds = datasets.load_dataset("json", data_files=str(path), split="train")
     bad = [i for i, label in enumerate(ds["label"]) if label not in (0, 1)]
     if bad:
@@ -151,6 +168,26 @@ def write_csv(table, path: str | Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     table.to_csv(tmp, index=False, float_format="%.4f")
     tmp.replace(path)
+
+
+def write_arrays(path: str | Path, **arrays) -> None:
+    """Write named numpy arrays as one ``.npz`` file, atomically (strings as unicode arrays,
+    so that :func:`read_arrays` never needs pickle)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **{name: np.asarray(a) for name, a in arrays.items()})
+    tmp.replace(path)
+
+
+def read_arrays(path: str | Path) -> dict:
+    """The named arrays of an ``.npz`` file written by :func:`write_arrays`."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {name: f[name] for name in f.files}
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
 
 
 def write_jsonl(rows: list[dict], path: str | Path) -> None:
@@ -177,6 +214,9 @@ def prepare_qa_split(source: dict, out_path, seed: int, name: str) -> int:
         where = f"generated {name} split"
     elif "file" in source:
         where = source["file"]["path"]
+        if not Path(where).is_file():
+            raise DataError(f"data.qa.{name}: {where} not found: give the path of a SQuAD 2.0 JSON file "
+                            "(for NewsQA see the README, 'Supplying NewsQA')")
         squad = read_json(where)
     else:
         hub = source["hub"]
@@ -197,6 +237,8 @@ def prepare_sentiment_split(source: dict, out_path, seed: int, name: str) -> int
         if "file" in source:
             dataset = load_sentiment(source["file"]["path"])
         else:
+            import datasets
+
             hub = source["hub"]
             dataset = datasets.load_dataset(hub["id"], revision=hub["revision"], split=hub.get("split", name))
         ids = dataset["id"] if "id" in dataset.column_names else [f"{name}-{i:06d}" for i in range(len(dataset))]

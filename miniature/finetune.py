@@ -31,7 +31,7 @@ def _fine_tune(model, tokenizer, features: list[dict], out_dir, settings: dict, 
     steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
     log.info("fine-tuning on %s for %d steps", ", ".join(f"{v} {k}" for k, v in facts.items()), steps)
     losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
-                   lambda m, batch: m(**batch).loss, steps=steps, seed=seed, checkpoint_dir=checkpoint_dir,
+                   lambda m, batch: m(**qa.model_arguments(m, batch)).loss, steps=steps, seed=seed, checkpoint_dir=checkpoint_dir,
                    fingerprint=json.dumps([settings, seed], sort_keys=True),
                    **{k: settings[k] for k in TRAIN_KEYS})
     save_model(model, tokenizer, out_dir)

@@ -17,6 +17,7 @@ pipeline, so that both give the same answers from the same logits:
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from contextlib import nullcontext
@@ -41,6 +42,11 @@ def _context_span(sequence_ids: list) -> tuple[int, int]:
     return start, end
 
 
+def _model_inputs(enc, i: int) -> dict:
+    """Token ids of window ``i``, with segment ids where the model family uses them."""
+    return {key: enc[key][i] for key in ("input_ids", "token_type_ids") if key in enc}
+
+
 def train_features(tokenizer, dataset, max_length: int, doc_stride: int) -> list[dict]:
     """One example per window; start/end token positions of the answer, or [CLS] (0) when
     the question is unanswerable or the answer is not wholly inside the window."""
@@ -57,8 +63,7 @@ def train_features(tokenizer, dataset, max_length: int, doc_stride: int) -> list
             if offsets[first][0] <= start_char and offsets[last][1] >= end_char:
                 start_pos = next(t for t in range(first, last + 1) if offsets[t][1] > start_char)
                 end_pos = next(t for t in range(last, first - 1, -1) if offsets[t][0] < end_char)
-        features.append({"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i],
-                         "start_positions": start_pos, "end_positions": end_pos})
+        features.append({**_model_inputs(enc, i), "start_positions": start_pos, "end_positions": end_pos})
     return features
 
 
@@ -66,8 +71,7 @@ def train_features(tokenizer, dataset, max_length: int, doc_stride: int) -> list
 class EvalFeatures:
     """Windows of the test questions: model inputs plus what post-processing needs."""
 
-    input_ids: list[list[int]]
-    token_type_ids: list[list[int]]
+    inputs: list[dict]                # per window: input_ids (and token_type_ids where used)
     example_index: list[int]          # which question each window belongs to
     context_offsets: list[list]       # per token: character span of its whole word, None outside the context
 
@@ -86,25 +90,31 @@ def eval_features(tokenizer, dataset, max_length: int, doc_stride: int) -> EvalF
     enc = _tokenize(tokenizer, dataset["question"], dataset["context"], max_length, doc_stride)
     offsets = [_word_spans(window, enc.word_ids(i), enc.sequence_ids(i))
                for i, window in enumerate(enc["offset_mapping"])]
-    return EvalFeatures(enc["input_ids"], enc["token_type_ids"],
+    return EvalFeatures([_model_inputs(enc, i) for i in range(len(offsets))],
                         [int(s) for s in enc["overflow_to_sample_mapping"]], offsets)
 
 
 def pad_batch(rows: list[dict], pad_id: int) -> dict:
-    """Pad token lists to the longest row (dynamic padding) and stack everything as tensors."""
+    """Stack rows as tensors: token lists padded to the longest row (dynamic padding, with
+    ``pad_id`` for input ids and 0 otherwise) plus an attention mask; numbers as they are."""
     width = max(len(r["input_ids"]) for r in rows)
-    batch = {"input_ids": torch.full((len(rows), width), pad_id, dtype=torch.long),
-             "token_type_ids": torch.zeros((len(rows), width), dtype=torch.long),
-             "attention_mask": torch.zeros((len(rows), width), dtype=torch.long)}
-    for i, r in enumerate(rows):
-        n = len(r["input_ids"])
-        batch["input_ids"][i, :n] = torch.tensor(r["input_ids"])
-        batch["token_type_ids"][i, :n] = torch.tensor(r["token_type_ids"])
-        batch["attention_mask"][i, :n] = 1
-    for key in rows[0]:
-        if key not in batch:
+    batch = {"attention_mask": torch.zeros((len(rows), width), dtype=torch.long)}
+    for key, value in rows[0].items():
+        if isinstance(value, list):
+            batch[key] = torch.full((len(rows), width), pad_id if key == "input_ids" else 0, dtype=torch.long)
+            for i, r in enumerate(rows):
+                batch[key][i, : len(r[key])] = torch.tensor(r[key])
+        else:
             batch[key] = torch.tensor([r[key] for r in rows])
+    for i, r in enumerate(rows):
+        batch["attention_mask"][i, : len(r["input_ids"])] = 1
     return batch
+
+
+def model_arguments(model, batch: dict) -> dict:
+    """The entries of ``batch`` that ``model.forward`` takes (DistilBERT, say, has no segment ids)."""
+    accepted = inspect.signature(model.forward).parameters
+    return {key: value for key, value in batch.items() if key in accepted}
 
 
 def length_sorted_batches(lengths: list[int], batch_size: int) -> list[np.ndarray]:
@@ -118,18 +128,17 @@ def window_logits(model, features: EvalFeatures, pad_id: int, batch_size: int = 
                   bf16: bool = False) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Start and end logits of every window (unpadded), batched by length."""
     model.eval()
-    n = len(features.input_ids)
+    n = len(features.inputs)
     starts: list = [None] * n
     ends: list = [None] * n
-    lengths = [len(ids) for ids in features.input_ids]
+    lengths = [len(window["input_ids"]) for window in features.inputs]
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
     batches = length_sorted_batches(lengths, batch_size)
     began, report_every = time.perf_counter(), max(1, len(batches) // 10)
     for b, idx in enumerate(batches):
-        batch = pad_batch([{"input_ids": features.input_ids[i], "token_type_ids": features.token_type_ids[i]}
-                           for i in idx], pad_id)
+        batch = pad_batch([features.inputs[i] for i in idx], pad_id)
         with autocast:
-            out = model(**batch)
+            out = model(**model_arguments(model, batch))
         start_logits = out.start_logits.float().numpy()
         end_logits = out.end_logits.float().numpy()
         for row, i in enumerate(idx):

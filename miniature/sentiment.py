@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from miniature import data
-from miniature.qa import length_sorted_batches, pad_batch
+from miniature.qa import length_sorted_batches, model_arguments, pad_batch
 
 
 def features(tokenizer, texts: Sequence[str], max_length: int, labels: Sequence[int] | None = None) -> list[dict]:
@@ -37,7 +37,8 @@ def logits(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: 
     out = np.zeros((len(rows), model.config.num_labels), dtype=np.float32)
     for idx in length_sorted_batches([len(r["input_ids"]) for r in rows], batch_size):
         batch = pad_batch([rows[i] for i in idx], tokenizer.pad_token_id)
-        out[idx] = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
+        batch = {k: v.to(device) for k, v in model_arguments(model, batch).items()}
+        out[idx] = model(**batch).logits.float().cpu().numpy()
     return out
 
 

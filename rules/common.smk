@@ -1,6 +1,8 @@
 # Config validation, derived lists and input functions shared by all rules.
 import sys
 
+from snakemake.logging import logger
+
 sys.path.insert(0, workflow.basedir)
 
 from miniature import config as cfg  # noqa: E402
@@ -15,7 +17,15 @@ config.update(_validated)
 
 MODELS = list(config["models"])
 PAIRS = cfg.model_pairs(config)
+REFERENCE_PAIRS = [p for p in PAIRS if p[0] == config["reference"]]
 QA_SPLITS = list(config["data"]["qa"])
+# The seed baseline (None when off): the reference fine-tuned for QA again with another seed,
+# under a derived key. QA_MODELS are the keys with QA jobs: the models and that baseline.
+SEED_BASELINE = cfg.seed_baseline(config)
+QA_MODELS = cfg.qa_models(config)
+# Every K a comparison needs (Table 2's and Figure 1's); neighbours are searched once, at K_MAX.
+KS = sorted({config["knn"]["k"], *config["knn"]["sweep"]})
+K_MAX = max(KS)
 
 
 # Threads of a training or inference job. Small models gain little from a second thread,
@@ -43,14 +53,35 @@ def model_dir(key):
     return f"results/models/{key}"
 
 
-def pair_files(comparison):
+def pair_files(comparison, pairs=PAIRS):
     """The per-pair records of one comparison, in table order."""
-    return [f"results/compare/{comparison}/{a}__{b}.json" for a, b in PAIRS]
+    return [f"results/compare/{comparison}/{a}__{b}.json" for a, b in pairs]
 
 
 def source_file(source):
-    """The local file a data source reads (an input of its job), if any."""
-    return [source["file"]["path"]] if "file" in source else []
+    """The local file a data source reads (an input of its job), if any.
+
+    A file that is not there yet (NewsQA, which users supply themselves) is left out, so
+    that a dry run still shows the plan; its job stops with a message naming the file.
+    """
+    if "file" not in source:
+        return []
+    path = source["file"]["path"]
+    return [path] if os.path.exists(path) else []
+
+
+for _name, _source in config["data"]["qa"].items():
+    if "file" in _source and not os.path.exists(_source["file"]["path"]):
+        logger.warning(
+            f"data.qa.{_name}: {_source['file']['path']} does not exist yet; its qa_split job will "
+            "fail until it does (README: Supplying NewsQA)"
+        )
+
+
+def qa_setting(name):
+    """A model's QA fine-tuning setting (e.g. max_length), as a params function: data points
+    are cut into windows exactly as that model's training windows were."""
+    return lambda wildcards: cfg.finetune_settings(config, wildcards.model, "qa")[name]
 
 
 def recipe(wildcards):
@@ -65,3 +96,30 @@ ATTACK_MASKED_LM_DIR = "results/models/_attack_masked_lm"
 def attack_masked_lm():
     source = config["attack"]["masked_lm"]
     return model_dir(source) if isinstance(source, str) else ATTACK_MASKED_LM_DIR
+
+
+# Agreement (rules/agreement.smk, whose SET_COMPARISONS says where each comparison's sets are).
+def agreement_pairs(comparison):
+    """Table order, then the seed baseline (reference vs its second fine-tune) if it applies."""
+    baseline = SEED_BASELINE and SET_COMPARISONS[comparison].get("seed_baseline")
+    return PAIRS + ([(config["reference"], SEED_BASELINE)] if baseline else [])
+
+
+def agreement_files(comparison):
+    return [
+        f"results/agreement/{comparison}/{a}__{b}.json"
+        for a, b in agreement_pairs(comparison)
+    ]
+
+
+def agreement_inputs(wildcards):
+    entry = SET_COMPARISONS[wildcards.comparison]
+    files = {
+        "a": entry["sets"].format(model=wildcards.a),
+        "b": entry["sets"].format(model=wildcards.b),
+        "universe": entry["universe"],
+    }
+    if "answers" in entry:
+        files["answers_a"] = entry["answers"].format(model=wildcards.a)
+        files["answers_b"] = entry["answers"].format(model=wildcards.b)
+    return files

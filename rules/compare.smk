@@ -29,9 +29,46 @@ rule compare_adversarial:
         "../scripts/compare_sets.py"
 
 
+rule compare_representation:
+    input:
+        a_before="results/neighbours/{a}/before.npz",
+        b_before="results/neighbours/{b}/before.npz",
+        a_after="results/neighbours/{a}/after.npz",
+        b_after="results/neighbours/{b}/after.npz",
+    output:
+        "results/compare/representation/{a}__{b}.json",
+    log:
+        "logs/compare/representation/{a}__{b}.log",
+    conda:
+        "../envs/faiss.yaml"
+    params:
+        ks=KS,
+        k=config["knn"]["k"],
+    script:
+        "../scripts/compare_representation.py"
+
+
+rule compare_distribution:
+    input:
+        a="results/ood/{a}/flagged.json",
+        b="results/ood/{b}/flagged.json",
+    output:
+        "results/compare/distribution/{a}__{b}.json",
+    log:
+        "logs/compare/distribution/{a}__{b}.log",
+    conda:
+        "../envs/faiss.yaml"
+    params:
+        k=config["knn"]["k"],
+    script:
+        "../scripts/compare_distribution.py"
+
+
 rule table2:
     input:
         errors=pair_files("errors"),
+        representation=pair_files("representation"),
+        distribution=pair_files("distribution"),
         adversarial=pair_files("adversarial"),
     output:
         "results/table2.csv",

@@ -9,6 +9,8 @@ rule errors:
         "results/errors/{model}/errors.json",
     log:
         "logs/errors/{model}.log",
+    wildcard_constraints:
+        model=any_of(QA_MODELS),
     conda:
         "../envs/torch.yaml"
     script:

@@ -3,7 +3,8 @@
 
 rule finetune_qa:
     input:
-        model="results/models/{model}",
+        # The seed baseline starts from the reference's pre-trained model.
+        model=lambda wc: model_dir(cfg.base_model(config, wc.model)),
         train="results/data/qa/train.json",
     output:
         directory("results/finetune/qa/{model}"),
@@ -11,12 +12,14 @@ rule finetune_qa:
         "logs/finetune/qa/{model}.log",
     benchmark:
         "benchmarks/finetune/qa/{model}.tsv"
+    wildcard_constraints:
+        model=any_of(QA_MODELS),
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
     params:
         settings=lambda wc: cfg.finetune_settings(config, wc.model, "qa"),
-        seed=config["seed"],
+        seed=lambda wc: cfg.finetune_seed(config, wc.model),
         checkpoint_dir="results/checkpoints/finetune/qa/{model}",
     script:
         "../scripts/finetune_qa.py"

@@ -13,17 +13,15 @@ rule predict_qa:
         "logs/predict/{model}.log",
     benchmark:
         "benchmarks/predict/{model}.tsv"
+    wildcard_constraints:
+        model=any_of(QA_MODELS),
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
     params:
         # Test windows are cut exactly as the model's training windows were.
-        max_length=lambda wc: cfg.finetune_settings(config, wc.model, "qa")[
-            "max_length"
-        ],
-        doc_stride=lambda wc: cfg.finetune_settings(config, wc.model, "qa")[
-            "doc_stride"
-        ],
+        max_length=qa_setting("max_length"),
+        doc_stride=qa_setting("doc_stride"),
         settings=config["predict"],
     script:
         "../scripts/predict_qa.py"

@@ -24,6 +24,8 @@ def test_defaults_are_filled_in(demo):
     validated = cfg.validate_config(demo)
     assert validated["predict"]["max_answer_length"] == 15
     assert validated["finetune"]["qa"]["checkpoint_every"] == 200
+    demo.pop("knn")
+    assert cfg.validate_config(demo)["knn"] == {"k": 10, "sweep": [5, 10, 20, 50, 100]}
     assert "predict" not in demo  # the caller's dict is left alone
 
 
@@ -67,6 +69,14 @@ def _mutations():
         ("no sentiment data", drop(["data", "sentiment"]), "data: missing required field 'sentiment'"),
         ("keep more layers than exist", set_(["models", "truncated", "build", "keep_layers"], [0, 9]),
          "models.truncated.build.keep_layers"),
+        ("seed baseline with the same seed", set_(["agreement", "baseline_seed"], 0),
+         "agreement.baseline_seed: must differ from seed"),
+        ("too few resamples", set_(["agreement", "bootstrap_resamples"], 10),
+         "agreement.bootstrap_resamples: 10 is less than the minimum of 100"),
+        ("missing challenge split", drop(["data", "qa", "challenge"]), "data.qa: missing required field 'challenge'"),
+        ("K of zero", set_(["knn", "sweep"], [0, 5]), "knn.sweep.0: 0 is less than the minimum of 1"),
+        ("K above the OOD training features", set_(["ood", "train_questions"], 20),
+         "knn: K=50 is more than the 20 training questions"),
     ]
 
 
@@ -91,6 +101,22 @@ def test_per_model_finetune_override(demo):
     small = cfg.finetune_settings(validated, "small")
     assert small["learning_rate"] == 5e-4 and small["epochs"] == 1 and "steps" not in small
     assert cfg.finetune_settings(validated, "large")["learning_rate"] == demo["finetune"]["qa"]["learning_rate"]
+
+
+def test_seed_baseline_is_a_derived_key_with_the_reference_settings_and_the_other_seed(demo):
+    demo["models"]["large"]["finetune"] = {"qa": {"learning_rate": 2e-4}}
+    validated = cfg.validate_config(demo)
+    assert cfg.seed_baseline(validated) == "large-seed1"
+    assert cfg.qa_models(validated) == ["large", "truncated", "distil", "small", "large-seed1"]
+    assert cfg.base_model(validated, "large-seed1") == "large" and cfg.base_model(validated, "small") == "small"
+    assert cfg.finetune_seed(validated, "large-seed1") == 1 and cfg.finetune_seed(validated, "large") == 0
+    assert cfg.finetune_settings(validated, "large-seed1") == cfg.finetune_settings(validated, "large")
+    assert cfg.finetune_settings(validated, "large-seed1")["learning_rate"] == 2e-4
+    assert all("large-seed1" not in pair for pair in cfg.model_pairs(validated))  # not a row of Table 2
+
+    demo["agreement"]["seed_baseline"] = False
+    off = cfg.validate_config(demo)
+    assert cfg.seed_baseline(off) is None and cfg.qa_models(off) == list(demo["models"])
 
 
 def test_attack_defaults_and_lengths(demo):

@@ -12,7 +12,7 @@ CONTEXT = "Anna Berg was born in Oslo in 1901."
 
 def _features(offsets_per_window, example_index=None):
     n = len(offsets_per_window)
-    return qa.EvalFeatures(input_ids=[[0] * len(o) for o in offsets_per_window], token_type_ids=[[0] * len(o) for o in offsets_per_window],
+    return qa.EvalFeatures(inputs=[{"input_ids": [0] * len(o)} for o in offsets_per_window],
                            example_index=example_index or [0] * n, context_offsets=offsets_per_window)
 
 

@@ -6,9 +6,10 @@ import random
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
-from miniature import compare, config, data, squad
+from miniature import agreement, compare, config, data, squad
 
 # Table 2 of Rai, Pal & Awekar (2023), prediction-errors column, as printed in the paper.
 PAPER_ERRORS_JACCARD = {
@@ -96,3 +97,32 @@ def test_attack_sample_of_imdb_test_is_the_papers_1000_reviews(shared_data, tmp_
         paper = [json.loads(line) for line in f]
     assert [r["id"] for r in ours] == [f"test-{r['idx']:06d}" for r in paper]
     assert [(r["text"], r["label"]) for r in ours] == [(r["text"], r["label"]) for r in paper]
+
+
+def test_paper_error_lists_agreement_beyond_chance(shared_data, tmp_path):
+    """Kappa of every pair of the paper's error lists, with the SQuAD 2.0 dev questions as items."""
+    universe = agreement.universe_ids(shared_data / "squad2-dev" / "dev-v2.0.json.gz")
+    assert len(universe) == 11873
+    errors = {key: data.read_json(shared_data / "paper-errors" / name) for key, name in PAPER_FILES.items()}
+    pairs = config.model_pairs({"reference": "large", "models": {k: {} for k in PAPER_FILES}})
+    records = [{"model_a": a, "model_b": b, **agreement.set_agreement(errors[a], errors[b], universe, 200, seed=0)}
+               for a, b in pairs]
+    data.write_csv(agreement.agreement_table({"errors": records}), tmp_path / "agreement.csv")
+    table = pd.read_csv(tmp_path / "agreement.csv")
+    assert list(zip(table.model_a, table.model_b)) == pairs and table.kappa.notna().all()
+    for a, b, value in zip(table.model_a, table.model_b, table.jaccard):
+        assert value == pytest.approx(PAPER_ERRORS_JACCARD[(a, b)], abs=0.005), (a, b)
+    assert (table.jaccard_ci_low < table.jaccard).all() and (table.jaccard < table.jaccard_ci_high).all()
+    # Every pair agrees beyond chance; large and base agree most among the pairs with large.
+    assert (table.kappa > 0).all() and (table.jaccard > table.expected_jaccard).all()
+    with_large = table[table.model_a == "large"].set_index("model_b").kappa
+    assert with_large.idxmax() == "base", with_large.to_dict()
+
+
+@pytest.mark.parametrize("path, questions", [("ood-qa/newsqa-sample-squad2.json", 17),
+                                             ("ood-qa/covid-qa/covid-qa-200423-squad2.json.gz", 1380)])
+def test_squad_format_challenge_files_are_accepted(shared_data, tmp_path, path, questions):
+    # The paper's challenge set (NewsQA) is supplied by users as a SQuAD 2.0 file; any such file works.
+    source = {"file": {"path": str(shared_data / path)}}
+    assert data.prepare_qa_split(source, tmp_path / "challenge.json", seed=0, name="challenge") == questions
+    assert len(data.load_qa(tmp_path / "challenge.json")) == questions

@@ -1,27 +1,44 @@
 """The workflow as a whole: what a dry run schedules, and a tiny real run."""
 
+import base64
+import io
 import json
+import re
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from PIL import Image
 
+import browser
 from runner import CONFIGS, ROOT, planned_jobs, snakemake
 
-DEMO_JOBS = {"corpus": 1, "qa_split": 2, "sentiment_split": 2, "attack_sample": 1, "tokenizer": 1, "pretrain": 2,
-             "distil": 1, "truncate": 1, "finetune_qa": 4, "finetune_sentiment": 4, "predict_qa": 4, "errors": 4,
-             "attack": 4, "compare_errors": 6, "compare_adversarial": 6, "table2": 1}
+# The demo's default target: 4 models and the seed baseline (a second QA fine-tune of the
+# reference), so 5 QA jobs of each kind; 4 sentiment fine-tunes and attacks (the seed baseline
+# is QA only); 6 pairs per comparison, plus the seed-baseline pair for the agreement of errors
+# (OOD and adversarial sets have no seed baseline): 7 + 6 + 6 agreement pairs.
+DEMO_JOBS = {"corpus": 1, "qa_split": 3, "sentiment_split": 2, "attack_sample": 1, "tokenizer": 1, "pretrain": 2,
+             "distil": 1, "truncate": 1, "finetune_qa": 5, "finetune_sentiment": 4, "predict_qa": 5, "errors": 5,
+             "attack": 4, "compare_errors": 6, "embed": 4, "neighbours": 8, "ood": 4, "compare_representation": 6,
+             "compare_distribution": 6, "compare_adversarial": 6, "table2": 1, "table3": 1, "figures": 1,
+             "agreement_pair": 19, "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
+TABLE2_COLUMNS = ["model_a", "model_b", "prediction_errors", "repr_before_mean", "repr_before_var",
+                  "repr_after_mean", "repr_after_var", "data_distribution", "adversarial"]
 
 
 def test_demo_dry_run_schedules_one_job_per_model_and_pair(tmp_path):
-    assert planned_jobs(tmp_path, configfile=ROOT / "config.yaml") == DEMO_JOBS
+    assert planned_jobs(tmp_path, target="all", configfile=ROOT / "config.yaml") == DEMO_JOBS
 
 
 def test_paper_dry_run_lists_six_models_and_fifteen_pairs(tmp_path):
-    jobs = planned_jobs(tmp_path, configfile=ROOT / "configs" / "paper.yaml")
-    assert jobs == {"fetch_model": 6, "qa_split": 2, "sentiment_split": 2, "attack_sample": 1, "finetune_qa": 6,
+    # The seed baseline is off in the paper config: no seventh fine-tune, no baseline pair.
+    jobs = planned_jobs(tmp_path, target="all", configfile=ROOT / "configs" / "paper.yaml")
+    assert jobs == {"fetch_model": 6, "qa_split": 3, "sentiment_split": 2, "attack_sample": 1, "finetune_qa": 6,
                     "finetune_sentiment": 6, "predict_qa": 6, "errors": 6, "attack": 6, "compare_errors": 15,
-                    "compare_adversarial": 15, "table2": 1}
+                    "embed": 6, "neighbours": 12, "ood": 6, "compare_representation": 15, "compare_distribution": 15,
+                    "compare_adversarial": 15, "table2": 1, "table3": 1, "figures": 1, "agreement_pair": 45,
+                    "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
 
 
 def test_table3_needs_only_the_sentiment_and_attack_jobs(tmp_path):
@@ -55,15 +72,15 @@ def test_tiny_run_writes_table2_and_per_model_results(tiny_run):
     config = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
     models = list(config["models"])
     table = pd.read_csv(tiny_run / "results" / "table2.csv")
-    assert list(table.columns) == ["model_a", "model_b", "prediction_errors", "adversarial"]
+    assert list(table.columns) == TABLE2_COLUMNS
     n = len(models)
     assert len(table) == n * (n - 1) // 2
     assert list(table.model_a[: n - 1]) == ["large"] * (n - 1)  # reference pairs first, in config order
     assert list(table.model_b[: n - 1]) == models[1:]
     assert {frozenset(p) for p in zip(table.model_a, table.model_b)} == {
         frozenset((a, b)) for i, a in enumerate(models) for b in models[i + 1:]}
-    assert table.prediction_errors.between(0, 1).all()
-    assert table.adversarial.between(0, 1).all()
+    for column in TABLE2_COLUMNS[2:]:
+        assert table[column].between(0, 1).all(), column
 
     test = json.loads((tiny_run / "results/data/qa/test.json").read_text())
     test_ids = {qa["id"] for article in test["data"] for p in article["paragraphs"] for qa in p["qas"]}
@@ -87,7 +104,6 @@ def test_tiny_run_writes_table2_and_per_model_results(tiny_run):
 def test_tiny_run_writes_table3_and_attack_examples(tiny_run):
     config = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
     models = list(config["models"])
-    snakemake(tiny_run, "--cores", "2", "results/table3.csv", configfile=tiny_run / "config.yaml")
     table = pd.read_csv(tiny_run / "results" / "table3.csv")
     assert list(table.columns) == ["target", "original_accuracy", "after_attack_accuracy", "absolute_change",
                                    "pct_change", "attack_success_rate", "avg_queries"]
@@ -116,9 +132,161 @@ def test_changing_k_reruns_only_the_attacks_and_what_follows(tiny_run):
     config = yaml.safe_load((tiny_run / "config.yaml").read_text())
     config["attack"]["candidates"] = 5
     (tiny_run / "k5.yaml").write_text(yaml.safe_dump(config))
-    assert planned_jobs(tiny_run, configfile=tiny_run / "k5.yaml") == {"attack": 4, "compare_adversarial": 6,
-                                                                       "table2": 1}
+    jobs = planned_jobs(tiny_run, target="all", configfile=tiny_run / "k5.yaml")
+    assert jobs == {"attack": 4, "compare_adversarial": 6, "table2": 1, "table3": 1, "agreement_pair": 6,
+                    "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
 
 
 def test_rerun_with_nothing_changed_runs_nothing(tiny_run):
-    assert planned_jobs(tiny_run, configfile=tiny_run / "config.yaml") == {}
+    assert planned_jobs(tiny_run, target="all", configfile=tiny_run / "config.yaml") == {}
+
+
+def test_adding_a_model_runs_only_its_jobs_its_pairs_and_the_summaries(tiny_run, tmp_path):
+    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    config["models"]["extra"] = {"build": {"recipe": "truncate", "from": "large", "keep_layers": [1]}}
+    (tmp_path / "more.yaml").write_text(yaml.safe_dump(config, sort_keys=False))  # key order is in the params
+    jobs = planned_jobs(tiny_run, target="all", configfile=tmp_path / "more.yaml")
+    # The seed baseline and the old pairs are not redone.
+    assert jobs == {"truncate": 1, "finetune_qa": 1, "predict_qa": 1, "errors": 1, "compare_errors": 4,
+                    "embed": 1, "neighbours": 2, "ood": 1, "compare_representation": 4, "compare_distribution": 4,
+                    "finetune_sentiment": 1, "attack": 1, "compare_adversarial": 4, "table2": 1, "table3": 1,
+                    "figures": 1, "agreement_pair": 12, "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
+
+
+def _ids(path):
+    return set(json.loads(path.read_text()))
+
+
+def test_tiny_run_writes_agreement_with_the_seed_baseline(tiny_run):
+    config = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    baseline = f"large-seed{config['agreement']['baseline_seed']}"
+    table = pd.read_csv(tiny_run / "results" / "agreement.csv")
+    table2 = pd.read_csv(tiny_run / "results" / "table2.csv")
+    pairs = list(zip(table2.model_a, table2.model_b))
+    assert list(table.characteristic) == (["errors"] * (len(pairs) + 1) + ["distribution"] * len(pairs)
+                                          + ["adversarial"] * len(pairs))
+    for name, column in (("distribution", "data_distribution"), ("adversarial", "adversarial")):
+        rows = table[table.characteristic == name]
+        assert list(zip(rows.model_a, rows.model_b)) == pairs
+        assert np.allclose(rows.jaccard, table2[column], atol=1e-4), name
+        assert not rows.seed_baseline.any() and rows.kappa_of_ceiling.isna().all()
+    sample = [json.loads(line) for line in (tiny_run / "results/data/sentiment/attack_sample.jsonl").open()]
+    assert (table[table.characteristic == "adversarial"]["items"] == len(sample)).all()
+    table = table[table.characteristic == "errors"]
+    assert list(zip(table.model_a, table.model_b)) == pairs + [("large", baseline)]
+    assert list(table.seed_baseline) == [False] * len(pairs) + [True]
+    assert np.allclose(table.jaccard[: len(pairs)], table2.prediction_errors, atol=1e-4)
+    assert (table.jaccard_ci_low <= table.jaccard + 1e-4).all() and (table.jaccard <= table.jaccard_ci_high + 1e-4).all()
+    assert table.kappa.between(-1, 1).all() and table.expected_jaccard.between(0, 1).all()
+    ceiling = table[table.seed_baseline].iloc[0]
+    assert np.allclose(table.kappa_of_ceiling, table.kappa / ceiling.kappa, atol=1e-3)
+
+    # The seed baseline is the reference's pre-trained model fine-tuned with the other seed.
+    training = json.loads((tiny_run / f"results/finetune/qa/{baseline}/training.json").read_text())
+    assert training["seed"] == 1 and json.loads((tiny_run / "results/finetune/qa/large/training.json").read_text())[
+        "seed"] == 0
+    # Negative flips and answer agreement, recomputed from the per-model files.
+    test = json.loads((tiny_run / "results/data/qa/test.json").read_text())
+    n = sum(len(p["qas"]) for article in test["data"] for p in article["paragraphs"])
+    for row in table.itertuples():
+        errors_a = _ids(tiny_run / f"results/errors/{row.model_a}/errors.json")
+        errors_b = _ids(tiny_run / f"results/errors/{row.model_b}/errors.json")
+        assert row.items == n and row.negative_flip_rate == pytest.approx(len(errors_b - errors_a) / n, abs=1e-4)
+        answers_a = json.loads((tiny_run / f"results/predict/{row.model_a}/predictions.json").read_text())
+        answers_b = json.loads((tiny_run / f"results/predict/{row.model_b}/predictions.json").read_text())
+        # Identical raw answers are identical normalised answers, and different errors are different answers.
+        same_raw = sum(answers_a[q] == answers_b[q] for q in answers_a) / n
+        assert same_raw - 1e-4 <= row.answer_agreement <= 1 - len(errors_a ^ errors_b) / n + 1e-4
+
+
+def _data_uri_images(page):
+    return re.findall(r'<img src="data:(image/[a-z+]+);base64,([^"]+)"', page)
+
+
+def test_report_renders_in_a_headless_browser(tiny_run, tmp_path):
+    report = tiny_run / "results" / "report.html"
+    page = report.read_text(encoding="utf-8")
+    # Self-contained: nothing is fetched from elsewhere.
+    assert not re.search(r'(src|href)="(?!data:)', page)
+    for heading in ("Table 2", "Agreement beyond chance", "Heatmaps", "Figure 1a", "Figure 1c", "Table 3",
+                    "Configuration"):
+        assert heading in page
+    images = _data_uri_images(page)
+    heatmaps = sorted((tiny_run / "results/figures/heatmaps").glob("*.png"))
+    assert len(images) == len(heatmaps) + 3 and len(heatmaps) >= 1  # and Figure 1a, 1b, 1c
+    for _, encoded in images:
+        with Image.open(io.BytesIO(base64.b64decode(encoded))) as image:
+            image.verify()
+
+    # The browser decodes every image ...
+    assert browser.decoded_images(report, tmp_path) == (len(images), len(images))
+    # ... and a page with a broken image is caught by the same check.
+    broken = tmp_path / "broken.html"
+    broken.write_text(page.replace(images[0][1][:400], "AAAA" * 100, 1), encoding="utf-8")
+    assert browser.decoded_images(broken, tmp_path) == (len(images), len(images) - 1)
+
+    # The screenshot is not blank, and has the heatmaps' colours (the page's own styles are grey).
+    shot = browser.screenshot(report, tmp_path / "report.png")
+    with Image.open(shot) as image:
+        hsv = np.asarray(image.convert("RGB").convert("HSV"))
+    assert hsv[..., 2].std() > 10, "the screenshot is blank"
+    colourful = np.mean((hsv[..., 1] > 80) & (hsv[..., 2] > 40))
+    assert colourful > 0.005, f"only {colourful:.4%} of the screenshot is coloured: the heatmaps did not render"
+
+
+def test_tiny_run_writes_ood_results_and_agreement_records(tiny_run):
+    config = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    ks = sorted({config["knn"]["k"], *config["knn"]["sweep"]})
+    challenge = json.loads((tiny_run / "results/data/qa/challenge.json").read_text())
+    challenge_ids = {qa["id"] for article in challenge["data"] for p in article["paragraphs"] for qa in p["qas"]}
+    for model in config["models"]:
+        flagged = json.loads((tiny_run / f"results/ood/{model}/flagged.json").read_text())
+        detector = json.loads((tiny_run / f"results/ood/{model}/detector.json").read_text())
+        assert sorted(int(k) for k in flagged) == sorted(int(k) for k in detector["k"]) == ks
+        for k, ids in flagged.items():
+            assert set(ids) <= challenge_ids
+            d = detector["k"][k]
+            assert d["heldout_kept"] >= 0.95 and 0 <= d["auroc"] <= 1
+            assert d["fpr_at_tpr"] == pytest.approx(1 - len(ids) / len(challenge_ids))
+    table = pd.read_csv(tiny_run / "results" / "table2.csv")
+    for a, b, before, distribution in zip(table.model_a, table.model_b, table.repr_before_mean, table.data_distribution):
+        record = json.loads((tiny_run / f"results/compare/representation/{a}__{b}.json").read_text())
+        assert record["before_mean"] == pytest.approx(before, abs=5e-5)
+        assert sorted({s["k"] for s in record["sweep"]}) == ks
+        record = json.loads((tiny_run / f"results/compare/distribution/{a}__{b}.json").read_text())
+        assert record["jaccard"] == pytest.approx(distribution, abs=5e-5)
+
+
+def test_tiny_run_figures(tiny_run):
+    snakemake(tiny_run, "--cores", "1", "results/figures/fig1a.png", "results/figures/fig1b.png",
+              "results/figures/fig1c.png", configfile=tiny_run / "config.yaml")
+    config = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    others = [m for m in config["models"] if m != config["reference"]]
+    for figure in ("fig1a", "fig1b", "fig1c"):
+        assert (tiny_run / f"results/figures/{figure}.png").read_bytes()[:4] == b"\x89PNG"
+        numbers = pd.read_csv(tiny_run / f"results/figures/{figure}.csv")
+        assert set(numbers.reference) == {config["reference"]}
+        assert sorted(set(numbers.model)) == sorted(others)  # one line per compared model
+        assert sorted(set(numbers.k)) == sorted(set(config["knn"]["sweep"]) | {config["knn"]["k"]})
+
+
+def _with_knn(workdir, name, **knn):
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["knn"].update(knn)
+    path = workdir / name
+    path.write_text(yaml.safe_dump(config, sort_keys=False))  # sorted keys would reorder models and params
+    return path
+
+
+def test_changing_the_k_sweep_reruns_only_what_depends_on_k(tiny_run):
+    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    k_max = max(config["knn"]["sweep"])
+    # A new K below the largest: the neighbour lists (searched at the largest K) stay.
+    jobs = planned_jobs(tiny_run, target="all", configfile=_with_knn(tiny_run, "sweep.yaml", sweep=[1, 3, k_max]))
+    summaries = {"table2": 1, "figures": 1, "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
+    assert jobs == {"ood": 4, "compare_representation": 6, "compare_distribution": 6, "agreement_pair": 6, **summaries}
+    # A larger largest K: the neighbour lists are searched again, but nothing is embedded again.
+    jobs = planned_jobs(tiny_run, target="all", configfile=_with_knn(tiny_run, "larger.yaml", sweep=[2, k_max + 2]))
+    assert jobs == {"neighbours": 8, "ood": 4, "compare_representation": 6, "compare_distribution": 6,
+                    "agreement_pair": 6, **summaries}
+    assert not {"embed", "finetune_qa", "predict_qa", "pretrain", "distil", "truncate"} & set(jobs)

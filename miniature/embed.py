@@ -1,0 +1,94 @@
+"""The embed stage: [CLS] vectors of QA data points, before and after QA fine-tuning.
+
+A data point is a question with its context as the QA model sees it: the first window of
+``max_length`` tokens ([CLS] question [SEP] context [SEP], the context cut as in
+fine-tuning). Its vector is the last hidden layer at position 0 ([CLS]).
+
+``before`` uses the encoder of the pre-trained checkpoint (``results/models/{model}``),
+``after`` the encoder of the fine-tuned QA model. Vectors are written to one ``.npz`` file
+per model and stage: for every split an array ``<split>`` (n x hidden, float32, in the
+split's question order) and ``<split>_ids`` (the question ids).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import torch
+from transformers import AutoModelForPreTraining, AutoModelForQuestionAnswering
+
+from miniature import data, qa
+from miniature.models import load_model, load_tokenizer
+
+log = logging.getLogger(__name__)
+
+# The class each stage's folder was saved as; its ``base_model`` is the encoder, loaded
+# without any newly initialised weight.
+STAGE_CLASSES = {"before": AutoModelForPreTraining, "after": AutoModelForQuestionAnswering}
+
+
+def first_windows(tokenizer, dataset, max_length: int, doc_stride: int) -> list[dict]:
+    """Per question, in dataset order, the model inputs of its first window."""
+    features = qa.eval_features(tokenizer, dataset, max_length, doc_stride)
+    first: dict[int, int] = {}
+    for window, question in enumerate(features.example_index):
+        first.setdefault(question, window)
+    return [features.inputs[w] for _, w in sorted(first.items())]
+
+
+@torch.inference_mode()
+def cls_vectors(encoder, windows: list[dict], pad_id: int, batch_size: int = 64) -> np.ndarray:
+    """Last-layer [CLS] vectors of the windows (rows in window order), batched by length
+    with dynamic padding."""
+    encoder.eval()
+    vectors = np.empty((len(windows), encoder.config.hidden_size), dtype=np.float32)
+    batches = qa.length_sorted_batches([len(w["input_ids"]) for w in windows], batch_size)
+    began, report_every, done = time.perf_counter(), max(1, len(batches) // 10), 0
+    for b, rows in enumerate(batches):
+        batch = qa.model_arguments(encoder, qa.pad_batch([windows[i] for i in rows], pad_id))
+        vectors[rows] = encoder(**batch).last_hidden_state[:, 0].float().numpy()
+        done += len(rows)
+        if (b + 1) % report_every == 0 or b + 1 == len(batches):
+            log.info("embedded %d/%d data points (%.0f/s)", done, len(windows), done / (time.perf_counter() - began))
+    return vectors
+
+
+def sample_rows(n: int, size: int | None, seed: int) -> list[int]:
+    """``size`` row numbers of ``n`` drawn without replacement (all rows if size is None or
+    not smaller than n), in ascending order."""
+    if size is None or size >= n:
+        return list(range(n))
+    return sorted(np.random.default_rng(seed).choice(n, size, replace=False).tolist())
+
+
+def embed_stage(model_dir, stage: str, splits: dict, out_path, max_length: int, doc_stride: int,
+                batch_size: int) -> None:
+    """Write the [CLS] vectors of every split (name -> QA dataset) under one model stage."""
+    tokenizer = load_tokenizer(model_dir)
+    encoder = load_model(STAGE_CLASSES[stage], model_dir).base_model
+    arrays = {}
+    for name, dataset in splits.items():
+        began = time.perf_counter()
+        windows = first_windows(tokenizer, dataset, max_length, doc_stride)
+        arrays[name] = cls_vectors(encoder, windows, tokenizer.pad_token_id, batch_size)
+        arrays[f"{name}_ids"] = np.asarray(dataset["id"], dtype=str)
+        log.info("%s, %s: %d data points in %.1fs", stage, name, len(dataset), time.perf_counter() - began)
+    data.write_arrays(out_path, **arrays)
+
+
+def embed_model(pretrained_dir, finetuned_dir, test_path, train_path, challenge_path, before_path, after_path,
+                max_length: int, doc_stride: int, batch_size: int, train_questions: int, seed: int) -> None:
+    """Both stages of one model: the test questions before fine-tuning; after fine-tuning the
+    test questions, a seeded subsample of ``train_questions`` training questions and the
+    challenge questions (the OOD detector's data)."""
+    test = data.load_qa(test_path)
+    train = data.load_qa(train_path)
+    rows = sample_rows(len(train), train_questions, seed)
+    if len(rows) < len(train):
+        train = train.select(rows)
+    window = {"max_length": max_length, "doc_stride": doc_stride, "batch_size": batch_size}
+    embed_stage(pretrained_dir, "before", {"test": test}, before_path, **window)
+    embed_stage(finetuned_dir, "after", {"test": test, "train": train, "challenge": data.load_qa(challenge_path)},
+                after_path, **window)

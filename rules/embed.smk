@@ -1,0 +1,32 @@
+# Embed stage: [CLS] vectors of the same data points (test questions with the first window
+# of their context) for every model, before and after QA fine-tuning; after fine-tuning
+# also of the training subsample and the challenge set that the OOD detector needs.
+# Both stages are one job per model: starting torch costs a job about 10 CPU-seconds,
+# more than embedding the demo's data.
+
+
+rule embed:
+    input:
+        pretrained="results/models/{model}",
+        finetuned="results/finetune/qa/{model}",
+        test="results/data/qa/test.json",
+        train="results/data/qa/train.json",
+        challenge="results/data/qa/challenge.json",
+    output:
+        before="results/embed/{model}/before.npz",
+        after="results/embed/{model}/after.npz",
+    log:
+        "logs/embed/{model}.log",
+    benchmark:
+        "benchmarks/embed/{model}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: HEAVY
+    params:
+        max_length=qa_setting("max_length"),
+        doc_stride=qa_setting("doc_stride"),
+        batch_size=config["embed"]["batch_size"],
+        train_questions=config["ood"]["train_questions"],
+        seed=config["seed"],
+    script:
+        "../scripts/embed.py"

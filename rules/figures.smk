@@ -1,0 +1,21 @@
+# Figures: Figure 1a/1b/1c of the paper (the reference against every other model, as K
+# grows), each with the plotted numbers beside it as CSV.
+
+
+rule figures:
+    input:
+        representation=pair_files("representation", REFERENCE_PAIRS),
+        distribution=pair_files("distribution", REFERENCE_PAIRS),
+    output:
+        fig1a="results/figures/fig1a.png",
+        fig1a_csv="results/figures/fig1a.csv",
+        fig1b="results/figures/fig1b.png",
+        fig1b_csv="results/figures/fig1b.csv",
+        fig1c="results/figures/fig1c.png",
+        fig1c_csv="results/figures/fig1c.csv",
+    log:
+        "logs/figures.log",
+    conda:
+        "../envs/plots.yaml"
+    script:
+        "../scripts/figures.py"

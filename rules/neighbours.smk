@@ -1,0 +1,19 @@
+# Neighbours stage: every test data point's nearest other data points (cosine), per model
+# and stage, searched once at the largest K any comparison needs.
+
+
+rule neighbours:
+    input:
+        "results/embed/{model}/{stage}.npz",
+    output:
+        "results/neighbours/{model}/{stage}.npz",
+    log:
+        "logs/neighbours/{model}/{stage}.log",
+    wildcard_constraints:
+        stage="before|after",
+    conda:
+        "../envs/faiss.yaml"
+    params:
+        k_max=K_MAX,
+    script:
+        "../scripts/neighbours.py"

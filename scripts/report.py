@@ -1,0 +1,13 @@
+"""Write the self-contained HTML report."""
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+from miniature.runtime import start_job  # noqa: E402
+
+log = start_job(snakemake)
+from miniature import report  # noqa: E402
+
+sections = {name: snakemake.input[name] for name in snakemake.params.sections}
+report.write_report(snakemake.input.table2, snakemake.input.agreement, snakemake.input.heatmaps, sections,
+                    snakemake.params.config, snakemake.output[0])
+log.info("wrote %s with sections %s", snakemake.output[0], ", ".join(sections) or "(none optional)")

@@ -1,0 +1,77 @@
+"""The data stage: every source becomes one checked SQuAD 2.0 file, read back through datasets."""
+
+import json
+
+import datasets
+import pytest
+
+from miniature import data, demo_data
+
+
+def test_generated_split_round_trips_through_datasets(tmp_path):
+    out = tmp_path / "train.json"
+    n = data.prepare_qa_split({"generate": {"style": "biographies", "questions": 50}}, out, seed=0, name="train")
+    assert n == 50
+    dataset = data.load_qa(out)
+    assert len(dataset) == 50 and dataset.column_names == ["id", "title", "context", "question", "answers"]
+    golds = data.gold_answers(dataset)
+    squad = json.loads(out.read_text())
+    assert list(golds) == [qa["id"] for a in squad["data"] for p in a["paragraphs"] for qa in p["qas"]]
+
+
+def test_file_source_is_checked_and_copied(tmp_path):
+    source = tmp_path / "mine.json"
+    source.write_text(json.dumps(demo_data.generate_qa(20, 0, "x")))
+    out = tmp_path / "test.json"
+    assert data.prepare_qa_split({"file": {"path": str(source)}}, out, seed=0, name="test") == 20
+    broken = json.loads(source.read_text())
+    broken["data"][0]["paragraphs"][1]["qas"][0]["id"] = broken["data"][0]["paragraphs"][0]["qas"][0]["id"]
+    source.write_text(json.dumps(broken))
+    with pytest.raises(data.DataError, match="duplicate question id"):
+        data.prepare_qa_split({"file": {"path": str(source)}}, out, seed=0, name="test")
+
+
+def test_hub_loader_reads_a_squad_v2_style_dataset(tmp_path):
+    """The hub path is load_dataset(id, revision, split); a local folder stands in for the hub."""
+    repo = tmp_path / "squad_v2_like"
+    repo.mkdir()
+    rows = [{"id": "a1", "title": "T", "context": "Oslo is cold.", "question": "What is cold?",
+             "answers": {"text": ["Oslo"], "answer_start": [0]}},
+            {"id": "a2", "title": "T", "context": "Oslo is cold.", "question": "Who is warm?",
+             "answers": {"text": [], "answer_start": []}}]
+    datasets.Dataset.from_list(rows).to_parquet(str(repo / "validation.parquet"))
+    dataset = data.load_qa_hub(str(repo), revision=None, split="validation")
+    squad = data.to_squad(dataset)
+    data.check_squad(squad, "hub")
+    [article] = squad["data"]
+    [paragraph] = article["paragraphs"]
+    assert [qa["is_impossible"] for qa in paragraph["qas"]] == [False, True]
+
+
+@pytest.mark.parametrize("squad, message", [
+    ({"version": "v2.0"}, "not in the SQuAD 2.0 layout"),
+    ({"data": [{"title": "x"}]}, "no 'paragraphs' list"),
+    ({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "q", "question": "?",
+                                                              "answers": [{"text": "b", "answer_start": 0}]}]}]}]},
+     "answer_start 0 does not point at its text 'b'"),
+    ({"data": []}, "contains no questions"),
+])
+def test_check_squad_names_the_problem(squad, message):
+    with pytest.raises(data.DataError, match=message):
+        data.check_squad(squad, "file.json")
+
+
+def test_sentiment_labels_must_be_binary(tmp_path):
+    path = tmp_path / "reviews.jsonl"
+    data.write_jsonl([{"id": "1", "text": "good", "label": 1}, {"id": "2", "text": "meh", "label": 2}], path)
+    with pytest.raises(data.DataError, match="line 2: label 2 is not 0 or 1"):
+        data.load_sentiment(path)
+
+
+def test_read_json_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(data.DataError, match="bad.json: not valid JSON"):
+        data.read_json(bad)
+    with pytest.raises(data.DataError, match="file not found"):
+        data.read_json(tmp_path / "nope.json")

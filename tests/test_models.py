@@ -1,0 +1,139 @@
+"""Model building, saving and the one loading path (local folders and the hub cache)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from transformers import AutoModelForPreTraining, AutoModelForQuestionAnswering, BertForPreTraining
+
+from miniature import demo_data, models
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return demo_data.generate_corpus(120, seed=0)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(corpus):
+    return models.train_tokenizer(corpus, vocab_size=300, max_length=64)
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory, tokenizer):
+    torch.manual_seed(0)
+    model = models.new_bert(tokenizer, layers=2, hidden=32, heads=2, intermediate=64, max_length=64)
+    path = tmp_path_factory.mktemp("model") / "tiny"
+    models.save_model(model, tokenizer, path)
+    return path
+
+
+def test_tokenizer_is_a_lowercasing_bert_tokenizer(tokenizer):
+    encoded = tokenizer("Anna Berg", "Was born in Oslo.")
+    assert tokenizer.convert_ids_to_tokens(encoded["input_ids"])[0] == "[CLS]"
+    assert encoded["token_type_ids"][-1] == 1
+    assert tokenizer.decode(tokenizer("ANNA")["input_ids"], skip_special_tokens=True) == "anna"
+
+
+def test_sentence_pairs_mix_true_and_random_continuations(corpus):
+    pairs = models.sentence_pairs(corpus, seed=0)
+    labels = [label for _, _, label in pairs]
+    assert 0.35 < sum(labels) / len(labels) < 0.65
+    first, second, label = next(p for p in pairs if p[2] == 0)
+    assert any(first + " " + second in doc for doc in corpus)
+
+
+@pytest.fixture(scope="module")
+def pretrained(corpus, tokenizer):
+    """A tiny model after a short pre-training, and the loss curve of that training."""
+    torch.manual_seed(0)
+    model = models.new_bert(tokenizer, layers=1, hidden=32, heads=2, intermediate=64, max_length=64)
+    examples = models.pretraining_examples(tokenizer, corpus, 64, seed=0)
+    losses = models.pretrain(model, tokenizer, examples, steps=40, seed=0, batch_size=16, learning_rate=3e-3)
+    return model, losses, examples
+
+
+def test_pretraining_lowers_the_loss(pretrained):
+    _, losses, _ = pretrained
+    assert losses[-1] < losses[0] - 0.5
+
+
+def test_distillation_brings_the_student_closer_to_the_teacher(tokenizer, pretrained):
+    teacher, _, examples = pretrained
+    torch.manual_seed(1)
+    student = models.new_bert(tokenizer, layers=1, hidden=16, heads=2, intermediate=32, max_length=64)
+    batch = models._masking_collator(tokenizer)(examples[:64])
+
+    def gap():
+        with torch.no_grad():
+            s, t = models._pretraining_outputs(student, batch), models._pretraining_outputs(teacher, batch)
+        return models._soft_kl(s[0], t[0], 1.0).item()
+
+    before = gap()
+    models.distil(student, teacher, tokenizer, examples, steps=30, seed=0, batch_size=16, learning_rate=3e-3)
+    assert gap() < 0.7 * before
+
+
+def test_truncate_keeps_the_chosen_layers(saved_model):
+    parent = models.load_model(AutoModelForPreTraining, saved_model)
+    child = models.truncate(parent, [0])
+    assert child.config.num_hidden_layers == 1 and parent.config.num_hidden_layers == 2
+    ids = torch.tensor([[2, 10, 11, 12, 3]])
+    with torch.no_grad():
+        after_first = parent.bert(ids, output_hidden_states=True).hidden_states[1]
+        assert torch.allclose(child.bert(ids).last_hidden_state, after_first, atol=1e-6)
+    with pytest.raises(models.ModelError, match="only 2 layers"):
+        models.truncate(parent, [0, 5])
+
+
+def test_fetch_from_a_local_folder_and_reload_for_qa(saved_model, tmp_path):
+    out = tmp_path / "fetched"
+    models.fetch_model(out, path=str(saved_model))
+    assert (out / "model.safetensors").exists() and not list(out.glob("*.bin"))
+    qa_model = models.load_model(AutoModelForQuestionAnswering, out)
+    assert qa_model.config.num_hidden_layers == 2
+
+
+def test_refuses_pickles_remote_code_and_empty_folders(saved_model, tmp_path):
+    pickled = tmp_path / "pickled"
+    shutil.copytree(saved_model, pickled)
+    (pickled / "model.safetensors").unlink()
+    torch.save({}, pickled / "pytorch_model.bin")
+    with pytest.raises(models.ModelError, match="only pickle weights"):
+        models.check_model_dir(pickled)
+
+    remote = tmp_path / "remote"
+    shutil.copytree(saved_model, remote)
+    config = json.loads((remote / "config.json").read_text())
+    config["auto_map"] = {"AutoModel": "modeling_evil.EvilModel"}
+    (remote / "config.json").write_text(json.dumps(config))
+    with pytest.raises(models.ModelError, match="custom code"):
+        models.check_model_dir(remote)
+
+    with pytest.raises(models.ModelError, match="no config.json"):
+        models.check_model_dir(tmp_path / "missing")
+
+
+def test_fetch_from_the_hub_code_path_with_a_local_cache(saved_model, tmp_path):
+    """The hub source goes through from_pretrained(id, revision=...) exactly as with hub access;
+    here the files sit in a local hub cache and the hub is switched off."""
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--test-org--tiny-bert"
+    shutil.copytree(saved_model, repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    out = tmp_path / "from-hub"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from miniature.models import fetch_model; "
+            "fetch_model(sys.argv[2], hub={'id': 'test-org/tiny-bert', 'revision': sys.argv[3]})")
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, "-c", code, ROOT, str(out), revision], check=True, env=env)
+    fetched = models.load_model(AutoModelForPreTraining, out)
+    original = models.load_model(AutoModelForPreTraining, saved_model)
+    for (name, p), (_, q) in zip(fetched.state_dict().items(), original.state_dict().items()):
+        assert torch.equal(p, q), name
