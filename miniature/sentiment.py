@@ -18,10 +18,11 @@ from miniature.qa import length_sorted_batches, model_arguments, pad_batch
 
 
 def features(tokenizer, texts: Sequence[str], max_length: int, labels: Sequence[int] | None = None) -> list[dict]:
-    """Token ids of each text (cut to ``max_length``), with its label when given."""
+    """Token ids (and segment ids where the tokenizer makes them; DistilBERT's does not) of
+    each text cut to ``max_length``, with its label when given."""
     enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
-    rows = [{"input_ids": ids, "token_type_ids": types}
-            for ids, types in zip(enc["input_ids"], enc["token_type_ids"])]
+    keys = [key for key in ("input_ids", "token_type_ids") if key in enc]
+    rows = [{key: enc[key][i] for key in keys} for i in range(len(enc["input_ids"]))]
     if labels is not None:
         for row, label in zip(rows, labels):
             row["labels"] = int(label)

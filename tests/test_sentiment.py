@@ -30,6 +30,25 @@ def test_features_cut_to_max_length_and_carry_labels(tokenizer):
     assert "labels" not in sentiment.features(tokenizer, TEXTS, max_length=6)[0]
 
 
+def test_a_model_without_segment_ids_gets_none(tokenizer):
+    """DistilBERT's tokenizer makes no segment ids and its model takes none."""
+    import copy
+
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    plain = copy.deepcopy(tokenizer)
+    plain.model_input_names = ["input_ids", "attention_mask"]
+    rows = sentiment.features(plain, TEXTS, max_length=8, labels=[1, 0, 1, 0])
+    assert all(set(r) == {"input_ids", "labels"} for r in rows)
+    torch.manual_seed(0)
+    config = DistilBertConfig(vocab_size=len(tokenizer), dim=16, n_layers=1, n_heads=2, hidden_dim=32,
+                              max_position_embeddings=32, num_labels=2)
+    distil = DistilBertForSequenceClassification(config).eval()
+    # Segment ids from a BERT tokenizer are left out too: the model is asked only for what it takes.
+    for tok in (plain, tokenizer):
+        assert sentiment.logits(distil, tok, TEXTS, max_length=32, batch_size=3).shape == (len(TEXTS), 2)
+
+
 def test_batched_logits_equal_one_text_at_a_time(tokenizer, classifier):
     batched = sentiment.logits(classifier, tokenizer, TEXTS, max_length=32, batch_size=3)
     with torch.no_grad():
