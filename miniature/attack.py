@@ -53,7 +53,8 @@ def prepare_offline_import() -> None:
 
 prepare_offline_import()
 # Importing textattack sets TOKENIZERS_PARALLELISM=True and reconfigures logging, which
-# silences every logger that exists already (the job's own among them); both are undone below.
+# silences every logger that exists already (the job's own among them) and closes every
+# handler (the job's log file among them); all of that is undone below.
 _tokenizers_parallelism = os.environ.get("TOKENIZERS_PARALLELISM")
 _active_loggers = [logger for logger in logging.root.manager.loggerDict.values()
                    if isinstance(logger, logging.Logger) and not logger.disabled]
@@ -81,6 +82,20 @@ else:
     os.environ["TOKENIZERS_PARALLELISM"] = _tokenizers_parallelism
 for _logger in _active_loggers:
     _logger.disabled = False
+
+
+def _reopen_closed_log_files(logger: logging.Logger) -> None:
+    """Replace the closed file handlers of ``logger`` by handlers appending to the same files."""
+    for handler in list(logger.handlers):
+        if isinstance(handler, logging.FileHandler) and handler.stream is None:
+            reopened = logging.FileHandler(handler.baseFilename, mode="a", encoding=handler.encoding)
+            reopened.setLevel(handler.level)
+            reopened.setFormatter(handler.formatter)
+            logger.removeHandler(handler)
+            logger.addHandler(reopened)
+
+
+_reopen_closed_log_files(logging.root)
 
 log = logging.getLogger(__name__)
 

@@ -174,13 +174,19 @@ def test_attack_module_imports_offline_from_a_clean_home(tmp_path):
                # Any connection attempt goes to a closed local port and fails at once.
                HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="",
                http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9", no_proxy="")
-    code = textwrap.dedent("""
+    log_file = tmp_path / "job.log"
+    code = textwrap.dedent(f"""
+        import logging
+        logging.basicConfig(level=logging.INFO, handlers=[logging.FileHandler({str(log_file)!r}, mode="w")])
+        logging.getLogger("miniature.attack_job").info("before the import")
         import nltk
         import miniature.attack as attack
         import textattack
         from textattack.constraints.pre_transformation import StopwordModification
         words = open(attack.NLTK_DATA / "corpora" / "stopwords" / "english").read().split()
         assert StopwordModification().stopwords == set(words), "not the project's stop words"
+        logging.getLogger("miniature.attack_job").info("after the import")
+        attack.log.info("from the module")
         print("imported", textattack.__name__)
     """)
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -188,3 +194,6 @@ def test_attack_module_imports_offline_from_a_clean_home(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "imported textattack" in result.stdout
     assert "Downloading" not in result.stderr
+    # The job's log file still gets every message: textattack's import closes it and silences loggers.
+    assert [line.split(":")[-1] for line in log_file.read_text().splitlines()] == [
+        "before the import", "after the import", "from the module"]
