@@ -131,7 +131,7 @@ def test_tiny_run_writes_table3_and_attack_examples(tiny_run):
 def test_changing_k_reruns_only_the_attacks_and_what_follows(tiny_run):
     config = yaml.safe_load((tiny_run / "config.yaml").read_text())
     config["attack"]["candidates"] = 5
-    (tiny_run / "k5.yaml").write_text(yaml.safe_dump(config))
+    (tiny_run / "k5.yaml").write_text(yaml.safe_dump(config, sort_keys=False))  # key order is in the params
     jobs = planned_jobs(tiny_run, target="all", configfile=tiny_run / "k5.yaml")
     assert jobs == {"attack": 4, "compare_adversarial": 6, "table2": 1, "table3": 1, "agreement_pair": 6,
                     "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
@@ -179,7 +179,8 @@ def test_tiny_run_writes_agreement_with_the_seed_baseline(tiny_run):
     assert (table.jaccard_ci_low <= table.jaccard + 1e-4).all() and (table.jaccard <= table.jaccard_ci_high + 1e-4).all()
     assert table.kappa.between(-1, 1).all() and table.expected_jaccard.between(0, 1).all()
     ceiling = table[table.seed_baseline].iloc[0]
-    assert np.allclose(table.kappa_of_ceiling, table.kappa / ceiling.kappa, atol=1e-3)
+    # Relative tolerance: the CSV rounds to 4 decimals, and a small ceiling magnifies that in the ratio.
+    assert np.allclose(table.kappa_of_ceiling, table.kappa / ceiling.kappa, rtol=2e-3, atol=1e-3)
 
     # The seed baseline is the reference's pre-trained model fine-tuned with the other seed.
     training = json.loads((tiny_run / f"results/finetune/qa/{baseline}/training.json").read_text())
