@@ -12,8 +12,9 @@ JSON (comparisons, tables) then start in a second instead of several.
 
 from __future__ import annotations
 
-import gzip
 import json
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,57 +23,29 @@ import numpy as np
 if TYPE_CHECKING:
     import datasets
 
-
-class DataError(ValueError):
-    """A data file that cannot be used; the message names the file and the record."""
-
-
-def _open_text(path: str | Path):
-    path = Path(path)
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+# The checks live in miniature.inputs (light enough to run while the workflow is parsed).
+from miniature.inputs import DataError, check_sentiment, check_squad, read_json, squad_size  # noqa: F401
 
 
-def read_json(path: str | Path):
-    try:
-        with _open_text(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, gzip.BadGzipFile) as e:
-        raise DataError(f"{path}: not valid JSON ({e})") from None
+@contextmanager
+def atomic_dir(path: str | Path):
+    """Build a folder under a temporary name and rename it to ``path`` once the block completes.
 
-
-def check_squad(squad: dict, name: str, allow_empty: bool = False) -> None:
-    """Raise DataError unless ``squad`` is a usable SQuAD 2.0 layout.
-
-    Checks the nesting data[].paragraphs[].qas[], unique question ids, and that every
-    answer's ``answer_start`` points at its text in the context.
+    A job killed half-way leaves only ``<path>.tmp`` (removed by the next attempt), never a
+    half-written ``path`` that a rerun could trust.
     """
-    if not isinstance(squad, dict) or not isinstance(squad.get("data"), list):
-        raise DataError(f"{name}: not in the SQuAD 2.0 layout (expected an object with a 'data' list)")
-    seen: set[str] = set()
-    for a, article in enumerate(squad["data"]):
-        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
-        if not isinstance(paragraphs, list):
-            raise DataError(f"{name}: data[{a}] has no 'paragraphs' list (SQuAD 2.0 layout)")
-        for p, paragraph in enumerate(paragraphs):
-            where = f"{name}: data[{a}].paragraphs[{p}]"
-            if not isinstance(paragraph.get("context"), str) or not isinstance(paragraph.get("qas"), list):
-                raise DataError(f"{where} needs a 'context' string and a 'qas' list (SQuAD 2.0 layout)")
-            for qa in paragraph["qas"]:
-                qid = qa.get("id")
-                if not isinstance(qid, str) or not isinstance(qa.get("question"), str):
-                    raise DataError(f"{where}: a question lacks a string 'id' or 'question'")
-                if qid in seen:
-                    raise DataError(f"{name}: duplicate question id {qid!r}")
-                seen.add(qid)
-                for answer in qa.get("answers", []):
-                    start, text = answer.get("answer_start"), answer.get("text")
-                    if not isinstance(start, int) or paragraph["context"][start: start + len(text or "")] != text:
-                        raise DataError(
-                            f"{name}: question {qid!r}: answer_start {start} does not point at its text {text!r}")
-    if not seen and not allow_empty:
-        raise DataError(f"{name}: contains no questions")
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if path.exists():
+        shutil.rmtree(path)
+    tmp.rename(path)
 
 
 def write_json(obj, path: str | Path) -> None:
@@ -151,14 +124,11 @@ def gold_answers(dataset: datasets.Dataset) -> dict[str, list[str]]:
 
 
 def load_sentiment(path: str | Path) -> datasets.Dataset:
-    """A sentiment split (JSON Lines: id, text, label in {0, 1})."""
+    """A sentiment split (JSON Lines: id, text, label in {0, 1}), checked first."""
     import datasets
 
-    ds = datasets.load_dataset("json", data_files=str(path), split="train")
-    bad = [i for i, label in enumerate(ds["label"]) if label not in (0, 1)]
-    if bad:
-        raise DataError(f"{path}: line {bad[0] + 1}: label {ds[bad[0]]['label']!r} is not 0 or 1")
-    return ds
+    check_sentiment(path)
+    return datasets.load_dataset("json", data_files=str(path), split="train")
 
 
 def write_csv(table, path: str | Path) -> None:
@@ -224,7 +194,7 @@ def prepare_qa_split(source: dict, out_path, seed: int, name: str) -> int:
         squad = to_squad(load_qa_hub(hub["id"], hub["revision"], hub.get("split", name)))
     check_squad(squad, where)
     write_json(squad, out_path)
-    return sum(len(p["qas"]) for article in squad["data"] for p in article["paragraphs"])
+    return squad_size(squad)
 
 
 def prepare_sentiment_split(source: dict, out_path, seed: int, name: str) -> int:

@@ -7,38 +7,34 @@ the saved model.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from pathlib import Path
 
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification
 
 from miniature import data, qa, sentiment
 from miniature.models import load_model, load_tokenizer, save_model
-from miniature.training import total_steps, train
+from miniature.training import discard_checkpoint, fingerprint_of, total_steps, train
 
 log = logging.getLogger(__name__)
 
 TRAIN_KEYS = ("batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "checkpoint_every")
 
 
-def _fine_tune(model, tokenizer, features: list[dict], out_dir, settings: dict, seed: int, checkpoint_dir,
+def _fine_tune(model, tokenizer, features: list[dict], settings: dict, seed: int, checkpoint_dir, inputs: tuple,
                began: float, **facts) -> dict:
-    """Train ``model`` on ``features`` (rows of token ids and targets) with the task's settings,
-    save it and ``training.json`` (``facts`` describe the data); return that summary."""
+    """Train ``model`` on ``features`` (rows of token ids and targets) with the task's settings;
+    return the summary that goes into ``training.json`` (``facts`` describe the data). A
+    checkpoint is resumed only if it was made from the same settings and ``inputs`` (files)."""
     steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
     log.info("fine-tuning on %s for %d steps", ", ".join(f"{v} {k}" for k, v in facts.items()), steps)
     losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
-                   lambda m, batch: m(**qa.model_arguments(m, batch)).loss, steps=steps, seed=seed, checkpoint_dir=checkpoint_dir,
-                   fingerprint=json.dumps([settings, seed], sort_keys=True),
+                   lambda m, batch: m(**qa.model_arguments(m, batch)).loss, steps=steps, seed=seed,
+                   checkpoint_dir=checkpoint_dir, fingerprint=fingerprint_of([settings, seed], *inputs),
                    **{k: settings[k] for k in TRAIN_KEYS})
-    save_model(model, tokenizer, out_dir)
-    summary = {**facts, "steps": steps, "settings": settings, "seed": seed, "loss_curve": losses,
-               "seconds": round(time.perf_counter() - began, 1)}
-    data.write_json(summary, Path(out_dir) / "training.json")
-    return summary
+    return {**facts, "steps": steps, "settings": settings, "seed": seed, "threads": torch.get_num_threads(),
+            "loss_curve": losses, "seconds": round(time.perf_counter() - began, 1)}
 
 
 def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, checkpoint_dir=None) -> dict:
@@ -49,8 +45,11 @@ def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, check
     model = load_model(AutoModelForQuestionAnswering, model_dir)
     dataset = data.load_qa(train_path)
     features = qa.train_features(tokenizer, dataset, settings["max_length"], settings["doc_stride"])
-    return _fine_tune(model, tokenizer, features, out_dir, settings, seed, checkpoint_dir, began,
-                      questions=len(dataset), windows=len(features))
+    summary = _fine_tune(model, tokenizer, features, settings, seed, checkpoint_dir, (model_dir, train_path), began,
+                         questions=len(dataset), windows=len(features))
+    save_model(model, tokenizer, out_dir, json_files={"training.json": summary})
+    discard_checkpoint(checkpoint_dir)
+    return summary
 
 
 def finetune_sentiment(model_dir, train_path, test_path, out_dir, settings: dict, seed: int,
@@ -63,11 +62,12 @@ def finetune_sentiment(model_dir, train_path, test_path, out_dir, settings: dict
     model = load_model(AutoModelForSequenceClassification, model_dir, num_labels=2)
     train_set = data.load_sentiment(train_path)
     features = sentiment.features(tokenizer, train_set["text"], settings["max_length"], train_set["label"])
-    summary = _fine_tune(model, tokenizer, features, out_dir, settings, seed, checkpoint_dir, began,
+    summary = _fine_tune(model, tokenizer, features, settings, seed, checkpoint_dir, (model_dir, train_path), began,
                          reviews=len(features))
     test_set = data.load_sentiment(test_path)
     predictions = sentiment.predict(model, tokenizer, test_set["text"], settings["max_length"], eval_batch_size)
     metrics = {"accuracy": sentiment.accuracy(predictions, test_set["label"]), "examples": len(predictions)}
-    data.write_json(metrics, Path(out_dir) / "metrics.json")
     log.info("test accuracy %.4f on %d reviews", metrics["accuracy"], metrics["examples"])
+    save_model(model, tokenizer, out_dir, json_files={"training.json": summary, "metrics.json": metrics})
+    discard_checkpoint(checkpoint_dir)
     return {**summary, **metrics}

@@ -13,8 +13,9 @@ like DistilBERT) and ``truncate`` (keep some encoder layers, drop the rest).
 
 from __future__ import annotations
 
+import collections
 import copy
-import json
+import heapq
 import logging
 import random
 import re
@@ -25,34 +26,16 @@ import torch.nn.functional as F
 from transformers import (AutoConfig, AutoModelForPreTraining, AutoTokenizer, BertConfig, BertForPreTraining,
                           BertTokenizerFast, DataCollatorForLanguageModeling)
 
-from miniature.training import train
+from miniature import data
+from miniature.inputs import ModelError, check_model_dir
+from miniature.training import discard_checkpoint, fingerprint_of, train
 
 log = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-class ModelError(ValueError):
-    """A model folder or source that cannot be used safely; the message names it."""
-
-
 # --- loading and saving ----------------------------------------------------------------------
-
-
-def check_model_dir(path: str | Path) -> None:
-    """Refuse folders that would need pickled weights or repository code to load."""
-    path = Path(path)
-    if not (path / "config.json").is_file():
-        raise ModelError(f"{path}: no config.json (not a save_pretrained folder)")
-    config = json.loads((path / "config.json").read_text())
-    if "auto_map" in config:
-        raise ModelError(f"{path}: its config asks for custom code (auto_map); miniature never runs remote code")
-    has_safetensors = any(path.glob("*.safetensors"))
-    if not has_safetensors:
-        pickles = sorted(p.name for p in path.glob("*.bin")) + sorted(p.name for p in path.glob("*.pt"))
-        if pickles:
-            raise ModelError(f"{path}: only pickle weights ({', '.join(pickles)}); convert them to safetensors")
-        raise ModelError(f"{path}: no weights (*.safetensors)")
 
 
 def load_model(model_class, path: str | Path, **kwargs):
@@ -65,11 +48,14 @@ def load_tokenizer(path: str | Path):
     return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
 
 
-def save_model(model, tokenizer, path: str | Path) -> None:
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path, safe_serialization=True)
-    tokenizer.save_pretrained(path)
+def save_model(model, tokenizer, path: str | Path, json_files: dict | None = None) -> None:
+    """Save model (safetensors) and tokenizer, plus ``{name: object}`` JSON files, as one folder,
+    renamed into place only when complete."""
+    with data.atomic_dir(path) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        for name, obj in (json_files or {}).items():
+            data.write_json(obj, tmp / name)
 
 
 def fetch_model(out_dir: str | Path, hub: dict | None = None, path: str | None = None) -> None:
@@ -94,17 +80,83 @@ def parameter_count(model: torch.nn.Module) -> int:
 # --- the demo's tokenizer and corpus ---------------------------------------------------------
 
 
+def wordpiece_vocabulary(word_counts: dict[str, int], vocab_size: int, special_tokens: list[str],
+                         prefix: str = "##") -> list[str]:
+    """A WordPiece vocabulary, learnt the way ``tokenizers``' WordPieceTrainer learns one, but
+    the same on every run.
+
+    Words are spelled as their first character followed by ``prefix``-ed continuation
+    characters; the most frequent adjacent pair (weighted by word counts) is merged into a
+    new token, again and again, until the vocabulary (special tokens, characters, then
+    merged tokens, in that order) has ``vocab_size`` entries. The library's trainer breaks
+    ties between equally frequent pairs by token ids that follow hash-map order, so it
+    learns a different vocabulary on each run (huggingface/tokenizers#1794); here ties go
+    to the alphabetically first pair.
+    """
+    words = sorted(word_counts)
+    counts = [word_counts[w] for w in words]
+    spelled = [[w[0], *(prefix + c for c in w[1:])] for w in words]
+    vocabulary, known = [], set()
+
+    def add(token: str) -> None:
+        if token not in known:
+            known.add(token)
+            vocabulary.append(token)
+
+    for token in [*special_tokens, *sorted({c for w in words for c in w}),
+                  *sorted({t for s in spelled for t in s[1:]})]:
+        add(token)
+    pair_counts: dict[tuple[str, str], int] = collections.Counter()
+    where: dict[tuple[str, str], set[int]] = collections.defaultdict(set)
+    for i, symbols in enumerate(spelled):
+        for pair in zip(symbols, symbols[1:]):
+            pair_counts[pair] += counts[i]
+            where[pair].add(i)
+    heap = [(-n, pair) for pair, n in pair_counts.items()]
+    heapq.heapify(heap)
+    while len(vocabulary) < vocab_size and heap:
+        negative_count, pair = heapq.heappop(heap)
+        if -negative_count != pair_counts[pair]:  # a stale entry: the count changed since it was pushed
+            if pair_counts[pair] > 0:
+                heapq.heappush(heap, (-pair_counts[pair], pair))
+            continue
+        first, second = pair
+        merged = first + second.removeprefix(prefix)
+        add(merged)
+        for i in sorted(where.pop(pair)):
+            symbols, new = spelled[i], []
+            for old_pair in zip(symbols, symbols[1:]):
+                pair_counts[old_pair] -= counts[i]
+            j = 0
+            while j < len(symbols):
+                if j + 1 < len(symbols) and symbols[j] == first and symbols[j + 1] == second:
+                    new.append(merged)
+                    j += 2
+                else:
+                    new.append(symbols[j])
+                    j += 1
+            spelled[i] = new
+            for new_pair in zip(new, new[1:]):
+                pair_counts[new_pair] += counts[i]
+                where[new_pair].add(i)
+                heapq.heappush(heap, (-pair_counts[new_pair], new_pair))
+    return vocabulary
+
+
 def train_tokenizer(documents: list[str], vocab_size: int, max_length: int) -> BertTokenizerFast:
     """A lower-casing WordPiece tokenizer trained on the documents, as a BERT tokenizer."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
     from tokenizers.processors import TemplateProcessing
 
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    word_counts = collections.Counter(word for document in documents
+                                      for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(document)))
+    vocabulary = wordpiece_vocabulary(word_counts, vocab_size, SPECIAL_TOKENS)
+    tokenizer = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocabulary)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = pre_tokenizer
     tokenizer.decoder = decoders.WordPiece()
-    tokenizer.train_from_iterator(documents, trainers.WordPieceTrainer(vocab_size=vocab_size,
-                                                                       special_tokens=SPECIAL_TOKENS))
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
@@ -229,7 +281,8 @@ def read_corpus(path: str | Path) -> list[str]:
 
 def build_tokenizer(corpus: str | Path, out_dir: str | Path, vocab_size: int, max_length: int) -> None:
     tokenizer = train_tokenizer(read_corpus(corpus), vocab_size, max_length)
-    tokenizer.save_pretrained(str(out_dir))
+    with data.atomic_dir(out_dir) as tmp:
+        tokenizer.save_pretrained(str(tmp))
     log.info("tokenizer with %d entries saved to %s", len(tokenizer), out_dir)
 
 
@@ -251,8 +304,10 @@ def build_pretrained(corpus, tokenizer_dir, out_dir, recipe: dict, settings: dic
     log.info("pre-training %s (%d parameters) on %d sentence pairs for %d steps",
              _shape(recipe), parameter_count(model), len(examples), recipe["steps"])
     pretrain(model, tokenizer, examples, recipe["steps"], seed, checkpoint_dir=checkpoint_dir,
-             fingerprint=json.dumps([recipe, settings, seed], sort_keys=True), **_train_settings(settings))
+             fingerprint=fingerprint_of([recipe, settings, seed], corpus, tokenizer_dir),
+             **_train_settings(settings))
     save_model(model, tokenizer, out_dir)
+    discard_checkpoint(checkpoint_dir)
 
 
 def build_distilled(corpus, tokenizer_dir, teacher_dir, out_dir, recipe: dict, settings: dict, seed: int,
@@ -267,8 +322,10 @@ def build_distilled(corpus, tokenizer_dir, teacher_dir, out_dir, recipe: dict, s
              _shape(recipe), parameter_count(student), parameter_count(teacher), recipe["steps"])
     distil(student, teacher, tokenizer, examples, recipe["steps"], seed,
            temperature=recipe.get("temperature", 2.0), checkpoint_dir=checkpoint_dir,
-           fingerprint=json.dumps([recipe, settings, seed], sort_keys=True), **_train_settings(settings))
+           fingerprint=fingerprint_of([recipe, settings, seed], corpus, tokenizer_dir, teacher_dir),
+           **_train_settings(settings))
     save_model(student, tokenizer, out_dir)
+    discard_checkpoint(checkpoint_dir)
 
 
 def build_truncated(parent_dir, out_dir, keep_layers: list[int]) -> None:

@@ -32,6 +32,11 @@ CHARACTERISTICS = {
     "errors": ("Prediction errors",
                "the test questions a model answers wrongly (its normalised answer matches no gold answer; "
                "any answer to an unanswerable question is wrong)"),
+    "representation": ("Data representation",
+                       "per test question, the Jaccard of the two models' K nearest neighbours among the test "
+                       "questions ([CLS] vectors, cosine), averaged over the questions, before and after fine-tuning"),
+    "distribution": ("Data distribution",
+                     "the challenge questions a model's Deep-kNN detector flags as out-of-distribution"),
     "adversarial": ("Adversarial vulnerability",
                     "the attacked sentiment reviews whose prediction BERT-Attack changed (a successful attack)"),
 }
@@ -103,9 +108,10 @@ def _panels(characteristic: str, table2: pd.DataFrame, agreement: pd.DataFrame) 
                   "Jaccard expected by chance": pair_matrix(pairs, "expected_jaccard", models),
                   "Cohen's κ (0 = chance)": pair_matrix(pairs, "kappa", models)}
     else:
-        columns = [c for c, (name, _) in compare.TABLE2_COLUMNS.items() if name == characteristic and c in table2]
-        panels = ({"Table 2 value": pair_matrix(table2, columns[0], models)} if len(columns) == 1 else
-                  {column: pair_matrix(table2, column, models) for column in columns})
+        # Table 2's similarity columns of the characteristic (a variance is no similarity).
+        columns = [c for c, (name, field) in compare.TABLE2_COLUMNS.items()
+                   if name == characteristic and c in table2.columns and not field.endswith("_var")]
+        panels = {column: pair_matrix(table2, column, models) for column in columns}
     note = ""
     if len(baseline):
         b = baseline.iloc[0]
@@ -250,7 +256,7 @@ def build_report(table2: pd.DataFrame, agreement: pd.DataFrame, heatmaps: Mappin
         title, what = CHARACTERISTICS.get(characteristic, (title_of(characteristic), "the models' outputs"))
         panels = ("Left: the Jaccard of the two sets; middle: the Jaccard two independent sets of the same sizes "
                   "would have; right: Cohen's κ, the agreement beyond chance."
-                  if characteristic in set_comparisons else "The pair's value in Table 2 (a panel per column).")
+                  if characteristic in set_comparisons else "The pair's value in Table 2.")
         parts.append(_figure(path, f"{title}: every pair of models, on {what}. {panels}", alt=f"heatmap: {title}"))
 
     for name, path in sections.items():

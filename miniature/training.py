@@ -8,6 +8,8 @@ exactly as the uninterrupted run would have, and two runs with the same seed agr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import shutil
@@ -47,6 +49,31 @@ def total_steps(n_examples: int, batch_size: int, steps: int | None = None, epoc
     return max(1, math.ceil(epochs * max(1, n_examples // batch_size)))
 
 
+def files_digest(*paths: str | Path) -> str:
+    """SHA-256 of the files at ``paths`` (folders: every file in them, by relative name)."""
+    digest = hashlib.sha256()
+    for root in map(Path, paths):
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for file in files:
+            digest.update(str(file.relative_to(root) if root.is_dir() else file.name).encode() + b"\0")
+            with open(file, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint_of(settings, *inputs: str | Path) -> str:
+    """What a checkpoint must have been made from to be resumed: the settings and the inputs'
+    content (a model or data set rebuilt since the checkpoint makes it stale)."""
+    return json.dumps({"settings": settings, "inputs": files_digest(*inputs)}, sort_keys=True)
+
+
+def discard_checkpoint(checkpoint_dir: str | Path | None) -> None:
+    """Remove a finished job's checkpoint; call it once the job's output is safely in place."""
+    if checkpoint_dir is not None:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+
+
 def _optimizer(model: torch.nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
     # As in BERT: no weight decay on biases and LayerNorm weights.
     decay, no_decay = [], []
@@ -78,25 +105,29 @@ def train(
 
     With ``checkpoint_dir``, the state is saved every ``checkpoint_every`` steps and a run
     that finds a checkpoint there resumes from it, provided it was made with the same
-    ``fingerprint`` (a description of the settings); the folder is removed when training ends.
+    ``fingerprint`` (see :func:`fingerprint_of`). The folder stays until the caller has saved
+    its output and calls :func:`discard_checkpoint`, so a job killed while saving still resumes.
     """
     if len(examples) < batch_size:
         raise ValueError(f"{len(examples)} training examples are fewer than one batch of {batch_size}")
     optimizer = _optimizer(model, learning_rate, weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * steps), steps)
     start = 0
+    losses: list[float] = []  # mean loss of each logged interval
+    interval: list[float] = []  # losses of the steps since the last log line
     checkpoint = Path(checkpoint_dir) / "state.pt" if checkpoint_dir else None
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=True)
     else:
         state = None
     if state is not None and state.get("fingerprint") != fingerprint:
-        log.info("ignoring checkpoint %s: it was made with other settings", checkpoint)
+        log.info("ignoring checkpoint %s: it was made with other settings or inputs", checkpoint)
     elif state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start = int(state["step"])
+        losses, interval = list(state["losses"]), list(state["interval"])
         log.info("resumed from %s at step %d of %d", checkpoint, start, steps)
 
     model.train()
@@ -104,7 +135,6 @@ def train(
     per_epoch = len(examples) // batch_size
     batches: dict[int, list[np.ndarray]] = {}
     log_every = max(1, steps // 20)
-    losses, interval = [], []
     began = time.perf_counter()
     for step in range(start, steps):
         torch.manual_seed(seed * 1_000_003 + step)
@@ -131,9 +161,8 @@ def train(
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             tmp = checkpoint.with_suffix(".tmp")
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "step": done, "fingerprint": fingerprint}, tmp)
+                        "scheduler": scheduler.state_dict(), "step": done, "fingerprint": fingerprint,
+                        "losses": losses, "interval": interval}, tmp)
             tmp.replace(checkpoint)
     model.eval()
-    if checkpoint is not None:
-        shutil.rmtree(checkpoint.parent, ignore_errors=True)
     return losses

@@ -6,6 +6,7 @@ from snakemake.logging import logger
 sys.path.insert(0, workflow.basedir)
 
 from miniature import config as cfg  # noqa: E402
+from miniature import inputs  # noqa: E402
 
 # Validate before anything else: a bad config stops here, before any job, naming the field.
 try:
@@ -14,6 +15,27 @@ except cfg.ConfigError as error:
     raise WorkflowError(str(error)) from None
 config.clear()
 config.update(_validated)
+
+
+# Then open what the config points at on this machine (local data files, model folders): a
+# bad input stops here too, naming the field, the file and the record. A QA file that is not
+# there yet only warns here, so a dry run can show the plan before a user supplies NewsQA;
+# a real run stops on it before its first job (onstart, which dry runs skip). Only the main
+# process checks; a job that re-reads the workflow on a cluster node trusts its result.
+def check_inputs(missing_ok):
+    try:
+        inputs.check_inputs(config, missing_ok=missing_ok)
+    except inputs.InputError as error:
+        raise WorkflowError(str(error)) from None
+
+
+if workflow.is_main_process:
+    check_inputs(missing_ok=True)
+
+
+onstart:
+    check_inputs(missing_ok=False)
+
 
 MODELS = list(config["models"])
 PAIRS = cfg.model_pairs(config)
@@ -28,12 +50,20 @@ KS = sorted({config["knn"]["k"], *config["knn"]["sweep"]})
 K_MAX = max(KS)
 
 
+def _cores():
+    # Commands that run no job (--unlock, --lint) need no --cores; workflow.cores raises then.
+    try:
+        return workflow.cores
+    except WorkflowError:
+        return 1
+
+
 # Threads of a training or inference job. Small models gain little from a second thread,
 # so on a small machine several one-thread jobs share it better than one job with all
 # cores; bigger machines run two jobs at a time with half the cores each. torch inside a
 # job never uses more threads than the machine has CPUs (miniature.runtime). A cluster
 # profile sets each rule's threads instead (--set-threads).
-HEAVY = max(1, min(workflow.cores or 1, os.cpu_count() or 1) // 2)
+HEAVY = max(1, min(_cores() or 1, os.cpu_count() or 1) // 2)
 
 
 def any_of(names):
@@ -62,7 +92,7 @@ def source_file(source):
     """The local file a data source reads (an input of its job), if any.
 
     A file that is not there yet (NewsQA, which users supply themselves) is left out, so
-    that a dry run still shows the plan; its job stops with a message naming the file.
+    that a dry run still shows the plan; a real run stops before its first job (onstart).
     """
     if "file" not in source:
         return []
@@ -73,8 +103,8 @@ def source_file(source):
 for _name, _source in config["data"]["qa"].items():
     if "file" in _source and not os.path.exists(_source["file"]["path"]):
         logger.warning(
-            f"data.qa.{_name}: {_source['file']['path']} does not exist yet; its qa_split job will "
-            "fail until it does (README: Supplying NewsQA)"
+            f"data.qa.{_name}: {_source['file']['path']} does not exist yet; a run stops "
+            "before its first job until it does (README: Supplying NewsQA)"
         )
 
 

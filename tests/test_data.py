@@ -75,3 +75,33 @@ def test_read_json_errors_name_the_file(tmp_path):
         data.read_json(bad)
     with pytest.raises(data.DataError, match="file not found"):
         data.read_json(tmp_path / "nope.json")
+
+
+def test_atomic_dir_appears_only_when_complete(tmp_path):
+    target = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        with data.atomic_dir(target) as tmp:
+            (tmp / "half").write_text("x")
+            raise RuntimeError("killed")
+    assert not target.exists() and not (tmp_path / "out.tmp").exists()
+    (tmp_path / "out.tmp").mkdir()  # left by a job killed with SIGKILL
+    (tmp_path / "out.tmp" / "stale").write_text("x")
+    with data.atomic_dir(target) as tmp:
+        (tmp / "done").write_text("x")
+        assert not target.exists()
+    assert sorted(p.name for p in target.iterdir()) == ["done"]
+    assert not (tmp_path / "out.tmp").exists()
+
+
+def test_write_json_leaves_old_file_until_new_one_is_complete(tmp_path, monkeypatch):
+    path = tmp_path / "a.json"
+    data.write_json({"v": 1}, path)
+
+    def broken_dump(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(data.json, "dump", broken_dump)
+    with pytest.raises(OSError):
+        data.write_json({"v": 2}, path)
+    monkeypatch.undo()
+    assert data.read_json(path) == {"v": 1}

@@ -41,6 +41,25 @@ def test_tokenizer_is_a_lowercasing_bert_tokenizer(tokenizer):
     assert tokenizer.decode(tokenizer("ANNA")["input_ids"], skip_special_tokens=True) == "anna"
 
 
+def test_wordpiece_vocabulary_merges_the_most_frequent_pair_first():
+    vocabulary = models.wordpiece_vocabulary({"ab": 3, "abc": 1, "cd": 1}, 100, ["[UNK]"])
+    # specials, characters, continuation characters, then merges: a+##b (4 times), ab+##c, c+##d (ties: alphabetical)
+    assert vocabulary == ["[UNK]", "a", "b", "c", "d", "##b", "##c", "##d", "ab", "abc", "cd"]
+    assert models.wordpiece_vocabulary({"ab": 3, "abc": 1, "cd": 1}, 9, ["[UNK]"])[-1] == "ab"  # stops at vocab_size
+
+
+def test_tokenizer_training_is_the_same_in_every_process(corpus):
+    """The library's trainer breaks ties in hash-map order, which changes from process to
+    process (huggingface/tokenizers#1794); ours must not."""
+    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); from miniature import demo_data, models; "
+            "print(json.dumps(models.train_tokenizer(demo_data.generate_corpus(120, seed=0), 300, 64).get_vocab(),"
+            " sort_keys=True))")
+    runs = [subprocess.run([sys.executable, "-c", code, ROOT], check=True, capture_output=True, text=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")]
+    assert runs[0] == runs[1] == runs[2]
+    assert json.loads(runs[0]) == models.train_tokenizer(corpus, 300, 64).get_vocab()
+
+
 def test_sentence_pairs_mix_true_and_random_continuations(corpus):
     pairs = models.sentence_pairs(corpus, seed=0)
     labels = [label for _, _, label in pairs]
@@ -116,8 +135,11 @@ def test_refuses_pickles_remote_code_and_empty_folders(saved_model, tmp_path):
     with pytest.raises(models.ModelError, match="custom code"):
         models.check_model_dir(remote)
 
-    with pytest.raises(models.ModelError, match="no config.json"):
+    with pytest.raises(models.ModelError, match="no such folder"):
         models.check_model_dir(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(models.ModelError, match="no config.json"):
+        models.check_model_dir(tmp_path / "empty")
 
 
 def test_fetch_from_the_hub_code_path_with_a_local_cache(saved_model, tmp_path):

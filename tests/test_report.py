@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from miniature import agreement, compare, report
+from miniature import agreement, report
 
 MODELS = ["large", "mid", "small"]
 PAIRS = [("large", "mid"), ("large", "small"), ("mid", "small")]
@@ -73,10 +73,10 @@ def test_report_refuses_a_section_without_caption(tmp_path):
         report.build_report(table2, table, {}, {"fig9": tmp_path / "x.csv"}, {"reference": "large"})
 
 
-def test_a_table2_characteristic_that_is_not_a_set_comparison_gets_a_one_panel_heatmap(tmp_path, monkeypatch):
-    monkeypatch.setitem(compare.TABLE2_COLUMNS, "data_representation", ("representation", "mean"))
+def test_a_table2_characteristic_that_is_not_a_set_comparison_gets_a_one_panel_heatmap(tmp_path):
     table2, table = _tables()
-    table2["data_representation"] = [0.3, 0.2, 0.25]
+    table2["repr_before_mean"] = [0.3, 0.2, 0.25]
+    table2["repr_before_var"] = [0.01, 0.02, 0.03]  # not a similarity: no panel
     assert report.characteristics(table2, table) == ["errors", "representation"]
     report.write_heatmap("representation", table2, table, tmp_path / "representation.png")
     report.write_heatmap("errors", table2, table, tmp_path / "errors.png")

@@ -1,8 +1,10 @@
+import logging
+
 import numpy as np
 import pytest
 import torch
 
-from miniature.training import epoch_batches, total_steps, train
+from miniature.training import discard_checkpoint, epoch_batches, fingerprint_of, total_steps, train
 
 
 def test_epoch_batches_cover_each_example_once_and_group_lengths():
@@ -59,10 +61,10 @@ def test_training_is_reproducible_and_learns():
     assert len(losses) == 12
 
 
-def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path, caplog):
     examples, collate, loss_fn = _toy_problem()
     reference = _model()
-    train(reference, examples, collate, loss_fn, **SETTINGS)
+    reference_losses = train(reference, examples, collate, loss_fn, **SETTINGS)
 
     calls = {"n": 0}
 
@@ -79,11 +81,17 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
     assert (tmp_path / "ckpt" / "state.pt").exists()
 
     resumed = _model()
-    train(resumed, examples, collate, loss_fn, checkpoint_dir=tmp_path / "ckpt", checkpoint_every=4,
-          fingerprint="v1", **SETTINGS)
+    with caplog.at_level(logging.INFO, logger="miniature.training"):
+        resumed_losses = train(resumed, examples, collate, loss_fn, checkpoint_dir=tmp_path / "ckpt",
+                               checkpoint_every=4, fingerprint="v1", **SETTINGS)
+    assert "at step 8 of 12" in caplog.text
     for p, q in zip(reference.parameters(), resumed.parameters()):
         assert torch.equal(p, q)
-    assert not (tmp_path / "ckpt").exists()  # removed once training finished
+    assert resumed_losses == reference_losses  # the loss curve survives the interruption too
+    # The job discards the checkpoint only once its output is saved, so a kill while saving still resumes.
+    assert (tmp_path / "ckpt" / "state.pt").exists()
+    discard_checkpoint(tmp_path / "ckpt")
+    assert not (tmp_path / "ckpt").exists()
 
 
 def test_checkpoint_of_other_settings_is_ignored(tmp_path):
@@ -91,7 +99,8 @@ def test_checkpoint_of_other_settings_is_ignored(tmp_path):
     partial = _model()
     train(partial, examples, collate, loss_fn, checkpoint_dir=tmp_path / "ckpt", checkpoint_every=4,
           fingerprint="old", **{**SETTINGS, "steps": 5})
-    # The 5-step run finished and removed its folder; leave a stale checkpoint behind by hand.
+    # Leave a stale checkpoint behind by hand.
+    discard_checkpoint(tmp_path / "ckpt")
     torch.save({"model": partial.state_dict(), "step": 4, "fingerprint": "old"}, tmp_path / "state.pt")
     (tmp_path / "ckpt").mkdir()
     (tmp_path / "state.pt").replace(tmp_path / "ckpt" / "state.pt")
@@ -100,3 +109,14 @@ def test_checkpoint_of_other_settings_is_ignored(tmp_path):
     train(reference, examples, collate, loss_fn, **SETTINGS)
     for p, q in zip(reference.parameters(), fresh.parameters()):
         assert torch.equal(p, q)
+
+
+def test_fingerprint_follows_settings_and_input_content(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "weights").write_bytes(b"abc")
+    (tmp_path / "train.json").write_text("[]")
+    first = fingerprint_of({"lr": 1}, tmp_path / "model", tmp_path / "train.json")
+    assert first == fingerprint_of({"lr": 1}, tmp_path / "model", tmp_path / "train.json")
+    assert first != fingerprint_of({"lr": 2}, tmp_path / "model", tmp_path / "train.json")
+    (tmp_path / "model" / "weights").write_bytes(b"abd")  # the model was rebuilt since the checkpoint
+    assert first != fingerprint_of({"lr": 1}, tmp_path / "model", tmp_path / "train.json")

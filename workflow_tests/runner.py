@@ -11,16 +11,30 @@ CONFIGS = Path(__file__).resolve().parent / "configs"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
-def snakemake(workdir, *args, configfile=None, check=True, timeout=1800):
-    """Run Snakemake on this project's Snakefile with ``workdir`` as working directory."""
+def _command(workdir, args, configfile):
     cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
     if configfile is not None:
         cmd += ["--configfile", str(configfile)]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    return cmd
+
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+def snakemake(workdir, *args, configfile=None, check=True, timeout=1800):
+    """Run Snakemake on this project's Snakefile with ``workdir`` as working directory."""
+    result = subprocess.run(_command(workdir, args, configfile), capture_output=True, text=True, timeout=timeout,
+                            env=ENV)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     return result
+
+
+def start_snakemake(workdir, *args, configfile=None):
+    """Start Snakemake in the background, in its own process group (``os.killpg(run.pid, ...)``
+    then stops it and all its jobs at once, as a crash would); its log is in .snakemake/log/."""
+    return subprocess.Popen(_command(workdir, args, configfile), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=ENV, start_new_session=True)
 
 
 def planned_jobs(workdir, target="results/table2.csv", configfile=None, extra=()):

@@ -1,0 +1,275 @@
+"""Faults: bad inputs stop the run before any job, naming what is wrong (one test per case);
+a run killed mid-way loses nothing; two clean runs give identical results.
+
+Each bad-input case is a dry run of the tiny config with one thing broken;
+tests/test_inputs.py checks more variants of each check without starting Snakemake."""
+
+import base64
+import copy
+import json
+import os
+import re
+import shutil
+import signal
+import time
+
+import pytest
+import yaml
+
+from runner import CONFIGS, ROOT, planned_jobs, snakemake, start_snakemake
+
+CONTEXT = "Anna Berg was born in Oslo in 1901."
+
+
+def squad(*qas, context=CONTEXT):
+    return {"version": "v2.0", "data": [{"title": "Anna", "paragraphs": [{"context": context, "qas": list(qas)}]}]}
+
+
+def question(qid, answer=None, start=None):
+    answers = [] if answer is None else [{"text": answer, "answer_start": CONTEXT.index(answer) if start is None else start}]
+    return {"id": qid, "question": "Where was Anna Berg born?", "answers": answers}
+
+
+VALID_SQUAD = squad(question("q1", "Oslo"), question("q2"))
+
+
+def write(workdir, name, content):
+    path = workdir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, str):
+        path.write_text(content)
+    else:
+        path.write_text(json.dumps(content))
+    return name
+
+
+def model_folder(workdir, name, config=None, files=("model.safetensors",)):
+    """A folder shaped like a save_pretrained model (dummy weight files: a dry run never loads them)."""
+    write(workdir, f"{name}/config.json", config or {"model_type": "bert"})
+    for file in files:
+        write(workdir, f"{name}/{file}", b"\0")
+    return name
+
+
+def qa_file(split, content):
+    def apply(config, workdir):
+        config["data"]["qa"][split] = {"file": {"path": write(workdir, f"{split}.json", content)}}
+    return apply
+
+
+def sentiment_file(lines):
+    def apply(config, workdir):
+        config["data"]["sentiment"]["test"] = {"file": {"path": write(workdir, "reviews.jsonl", "\n".join(lines) + "\n")}}
+    return apply
+
+
+def path_model(**folder):
+    def apply(config, workdir):
+        config["models"]["mine"] = {"path": model_folder(workdir, "mine", **folder)}
+    return apply
+
+
+def setting(path, value):
+    def apply(config, workdir):
+        node = config
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return apply
+
+
+def tokenizer_with_code(config, workdir):
+    path_model()(config, workdir)
+    write(workdir, "mine/tokenizer_config.json", {"auto_map": {"AutoTokenizer": ["tok.EvilTokenizer", None]}})
+
+
+REVIEW = json.dumps({"id": "r1", "text": "A fine film.", "label": 1})
+
+# (case, change to the tiny config, fragments the message must contain)
+BAD_INPUTS = [
+    ("misspelled top-level key", setting(["modles"], {}), ["config error", "unknown key 'modles'"]),
+    ("model key with capitals and hyphen", setting(["models", "Big-Model"], {"path": "x"}),
+     ["models: key 'Big-Model' is not allowed"]),
+    ("model key leaving results/", setting(["models", "../outside"], {"path": "x"}),
+     ["models: key '../outside' is not allowed"]),
+    ("reference not among models", setting(["reference"], "huge"), ["reference: 'huge' is not one of the models"]),
+    ("empty model list", setting(["models"], {}), ["models:", "at least two models"]),
+    ("single model", lambda c, d: c.update(models={"large": c["models"]["large"]}), ["models:", "at least two models"]),
+    ("hub model not pinned to a commit",
+     setting(["models", "base"], {"hub": {"id": "google-bert/bert-base-uncased", "revision": "main"}}),
+     ["models.base.hub.revision: 'main' does not match"]),
+    ("data file not JSON", qa_file("test", "{'data': ["),
+     ["input error: data.qa.test.file.path: test.json: not valid JSON"]),
+    ("data file not in SQuAD 2.0 layout", qa_file("test", {"questions": [{"id": "q1"}]}),
+     ["data.qa.test.file.path: test.json: not in the SQuAD 2.0 layout"]),
+    ("duplicate question ids", qa_file("train", squad(question("q1", "Oslo"), question("q1"))),
+     ["data.qa.train.file.path: train.json: duplicate question id 'q1'"]),
+    ("answer_start not at its text", qa_file("test", squad(question("q1", "Oslo", start=3))),
+     ["data.qa.test.file.path: test.json: question 'q1': answer_start 3 does not point at its text 'Oslo'"]),
+    ("empty challenge set", qa_file("challenge", {"version": "v2.0", "data": []}),
+     ["data.qa.challenge.file.path: challenge.json: contains no questions"]),
+    ("sentiment label not 0/1", sentiment_file([REVIEW, json.dumps({"id": "r2", "text": "Dull.", "label": 2})]),
+     ["input error: data.sentiment.test.file.path: reviews.jsonl: line 2: label 2 is not 0 or 1"]),
+    ("input inside results/", setting(["data", "qa", "test"], {"file": {"path": "results/data/qa/test.json"}}),
+     ["data.qa.test.file.path: results/data/qa/test.json lies inside results/"]),
+    ("model folder missing", setting(["models", "mine"], {"path": "models/mine"}),
+     ["input error: models.mine.path: models/mine: no such folder"]),
+    ("model folder without weights", path_model(files=()), ["models.mine.path: mine: no weights (*.safetensors)"]),
+    ("model folder with only a pickle checkpoint", path_model(files=("pytorch_model.bin",)),
+     ["models.mine.path: mine: only pickle weights (pytorch_model.bin); convert them to safetensors"]),
+    ("model config asks for remote code",
+     path_model(config={"model_type": "bert", "auto_map": {"AutoModel": "modeling_evil.EvilModel"}}),
+     ["models.mine.path: mine: its config.json asks for custom code (auto_map)"]),
+    ("tokenizer asks for remote code", tokenizer_with_code,
+     ["models.mine.path: mine: its tokenizer_config.json asks for custom code (auto_map)"]),
+]
+
+
+@pytest.fixture
+def tiny():
+    return yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+
+
+def dry_run(workdir, config):
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    return snakemake(workdir, "--dry-run", "results/table2.csv", configfile=workdir / "config.yaml", check=False)
+
+
+@pytest.mark.parametrize("case, change, fragments", BAD_INPUTS, ids=[case for case, _, _ in BAD_INPUTS])
+def test_bad_input_stops_before_any_job_naming_it(tmp_path, tiny, case, change, fragments):
+    config = copy.deepcopy(tiny)
+    change(config, tmp_path)
+    result = dry_run(tmp_path, config)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for fragment in fragments:
+        assert fragment in output
+    assert "Job stats" not in output  # stopped while parsing, before scheduling anything
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_data_file_warns_in_a_dry_run_and_stops_a_run_before_any_job(tmp_path, tiny):
+    # A dry run shows the plan before a user supplies a file (NewsQA); a run does not start.
+    setting(["data", "qa", "test"], {"file": {"path": "nowhere/test.json"}})(tiny, tmp_path)
+    planned = dry_run(tmp_path, tiny)
+    assert planned.returncode == 0 and "nowhere/test.json does not exist yet" in planned.stdout + planned.stderr
+    result = snakemake(tmp_path, "--cores", "1", "results/table2.csv", configfile=tmp_path / "config.yaml",
+                       check=False)
+    assert result.returncode != 0
+    assert "input error: data.qa.test.file.path: nowhere/test.json: file not found" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_good_local_inputs_pass_the_same_checks(tmp_path, tiny):
+    """The control: well-formed local files and folders of every kind are accepted."""
+    for split in ("train", "test", "challenge"):
+        qa_file(split, VALID_SQUAD)(tiny, tmp_path)
+    sentiment_file([REVIEW, json.dumps({"id": "r2", "text": "Dull.", "label": 0})])(tiny, tmp_path)
+    path_model()(tiny, tmp_path)
+    result = dry_run(tmp_path, tiny)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "fetch_model" in result.stdout  # the local model is copied in by a job
+
+
+def test_every_output_stays_in_its_folder(tmp_path):
+    """Model keys and split names are the only config values in output paths; both are
+    validated, so every output, log and benchmark lands in results/, logs/, benchmarks/."""
+    result = snakemake(tmp_path, "--dry-run", "results/table2.csv", configfile=ROOT / "configs" / "paper.yaml")
+    paths = {"output": [], "log": [], "benchmark": []}
+    for kind, listed in re.findall(r"^\s+(output|log|benchmark): (.+)$", result.stdout, re.M):
+        paths[kind] += listed.split(", ")
+    assert len(paths["output"]) >= 42
+    folders = {"output": "results", "log": "logs", "benchmark": "benchmarks"}
+    for kind, listed in paths.items():
+        for path in listed:
+            assert (tmp_path / path).resolve().is_relative_to(tmp_path / folders[kind]), path
+
+
+# --- interruption and reproducibility --------------------------------------------------------
+
+TABLES = ["results/table2.csv", "results/agreement.csv"]
+
+
+def finished_outputs(workdir):
+    """Every file under results/ that a finished job wrote -> its modification time.
+
+    Left out: checkpoints, temporary names of unfinished outputs, and the outputs of jobs
+    that were still running (Snakemake marks those incomplete in .snakemake/incomplete)."""
+    markers = workdir / ".snakemake" / "incomplete"
+    incomplete = {base64.urlsafe_b64decode(m.name).decode() for m in markers.iterdir()} if markers.is_dir() else set()
+    files = {}
+    for path in (workdir / "results").rglob("*"):
+        parts = path.relative_to(workdir).parts
+        if (path.is_file() and "checkpoints" not in parts and not any(p.endswith(".tmp") for p in parts)
+                and not any("/".join(parts[:i]) in incomplete for i in range(1, len(parts) + 1))):
+            files["/".join(parts)] = path.stat().st_mtime_ns
+    return files
+
+
+def same_content(a, b):
+    """Two result files hold the same results (a training summary's wall time aside)."""
+    if a.name == "training.json":
+        return ({k: v for k, v in json.loads(a.read_text()).items() if k != "seconds"}
+                == {k: v for k, v in json.loads(b.read_text()).items() if k != "seconds"})
+    return a.read_bytes() == b.read_bytes()
+
+
+def fresh_tiny(workdir):
+    shutil.copy(CONFIGS / "tiny.yaml", workdir / "config.yaml")
+    return workdir / "config.yaml"
+
+
+def test_killed_finetune_resumes_and_nothing_finished_runs_again(tmp_path, tiny_run):
+    config = fresh_tiny(tmp_path)
+    run = start_snakemake(tmp_path, "--cores", "2", "results/table2.csv", configfile=config)
+    checkpoint = tmp_path / "results/checkpoints/finetune/qa/large/state.pt"
+    try:
+        deadline = time.monotonic() + 1500
+        while not checkpoint.exists():
+            assert run.poll() is None, "the run ended before the fine-tuning job wrote its first checkpoint"
+            assert time.monotonic() < deadline, "no checkpoint in time"
+            time.sleep(0.05)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)  # Snakemake and every running job, as a crash would
+        run.wait()
+    # Killed mid-way: the job's output is absent (it is built under a temporary name), its checkpoint kept.
+    assert not (tmp_path / "results/finetune/qa/large").exists()
+    assert not (tmp_path / "results/table2.csv").exists()
+    before = finished_outputs(tmp_path)
+    assert "results/models/large/model.safetensors" in before
+
+    # A plain rerun refuses, pointing at the remedy (which check comes first depends on what
+    # the kill left behind); the user types what README's Troubleshooting says: unlock, then
+    # rerun with --rerun-incomplete.
+    refused = snakemake(tmp_path, "--cores", "2", "results/table2.csv", configfile=config, check=False)
+    assert refused.returncode != 0
+    assert "--unlock" in refused.stderr or "--rerun-incomplete" in refused.stderr
+    snakemake(tmp_path, "--unlock", configfile=config)
+    planned = planned_jobs(tmp_path, configfile=config, extra=("--rerun-incomplete",))
+    assert planned["finetune_qa"] >= 1 and planned["table2"] == 1
+    for upstream in ("corpus", "tokenizer"):
+        assert upstream not in planned  # finished before the kill (what else had is checked below)
+    snakemake(tmp_path, "--cores", "2", "--rerun-incomplete", "results/table2.csv", configfile=config)
+
+    after = finished_outputs(tmp_path)
+    assert {f: after[f] for f in before} == before  # nothing that had finished was written again
+    log = (tmp_path / "logs/finetune/qa/large.log").read_text()
+    resumed_at = int(re.search(r"resumed from \S+ at step (\d+) of 300", log).group(1))
+    assert resumed_at >= 20 and f"step {resumed_at}/300" not in log  # went on from the checkpoint
+    assert not checkpoint.parent.exists()  # discarded once the output was in place
+    # The interrupted run ends exactly where the uninterrupted one did.
+    for name in [*TABLES, "results/predict/large/null_margins.json", "results/finetune/qa/large/model.safetensors",
+                 "results/finetune/qa/large/training.json"]:
+        assert same_content(tmp_path / name, tiny_run / name), name
+
+
+def test_two_clean_runs_give_identical_results(tmp_path, tiny_run):
+    snakemake(tmp_path, "--cores", "2", "all", configfile=fresh_tiny(tmp_path))  # what tiny_run made
+    ours, theirs = finished_outputs(tmp_path), finished_outputs(tiny_run)
+    assert set(ours) == set(theirs)
+    differ = [name for name in sorted(ours) if not same_content(tmp_path / name, tiny_run / name)]
+    assert differ == []
+    for name in TABLES:
+        assert (tmp_path / name).read_bytes() == (tiny_run / name).read_bytes()
