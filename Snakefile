@@ -20,6 +20,7 @@ include: "rules/errors.smk"
 include: "rules/embed.smk"
 include: "rules/neighbours.smk"
 include: "rules/ood.smk"
+include: "rules/attack.smk"
 include: "rules/compare.smk"
 include: "rules/figures.smk"
 include: "rules/agreement.smk"
@@ -30,6 +31,7 @@ rule all:
     default_target: True
     input:
         "results/table2.csv",
+        "results/table3.csv",
         "results/agreement.csv",
         "results/report.html",
         rules.figures.output,

@@ -1,4 +1,9 @@
-"""Fine-tuning stages: a pre-trained checkpoint in, a fine-tuned ``save_pretrained`` folder out."""
+"""Fine-tuning stages: a pre-trained checkpoint in, a fine-tuned ``save_pretrained`` folder out.
+
+Every task trains the same way (:func:`_fine_tune`): the task's head on top of the
+pre-trained model, the shared training loop with dynamic padding, ``training.json`` beside
+the saved model.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,30 @@ import logging
 import time
 
 import torch
-from transformers import AutoModelForQuestionAnswering
+from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification
 
-from miniature import data, qa
+from miniature import data, qa, sentiment
 from miniature.models import load_model, load_tokenizer, save_model
 from miniature.training import discard_checkpoint, fingerprint_of, total_steps, train
 
 log = logging.getLogger(__name__)
 
 TRAIN_KEYS = ("batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "checkpoint_every")
+
+
+def _fine_tune(model, tokenizer, features: list[dict], settings: dict, seed: int, checkpoint_dir, inputs: tuple,
+               began: float, **facts) -> dict:
+    """Train ``model`` on ``features`` (rows of token ids and targets) with the task's settings;
+    return the summary that goes into ``training.json`` (``facts`` describe the data). A
+    checkpoint is resumed only if it was made from the same settings and ``inputs`` (files)."""
+    steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
+    log.info("fine-tuning on %s for %d steps", ", ".join(f"{v} {k}" for k, v in facts.items()), steps)
+    losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
+                   lambda m, batch: m(**qa.model_arguments(m, batch)).loss, steps=steps, seed=seed,
+                   checkpoint_dir=checkpoint_dir, fingerprint=fingerprint_of([settings, seed], *inputs),
+                   **{k: settings[k] for k in TRAIN_KEYS})
+    return {**facts, "steps": steps, "settings": settings, "seed": seed, "threads": torch.get_num_threads(),
+            "loss_curve": losses, "seconds": round(time.perf_counter() - began, 1)}
 
 
 def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, checkpoint_dir=None,
@@ -29,16 +49,30 @@ def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, check
     model = load_model(AutoModelForQuestionAnswering, model_dir).to(device)
     dataset = data.load_qa(train_path)
     features = qa.train_features(tokenizer, dataset, settings["max_length"], settings["doc_stride"])
-    steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
-    log.info("fine-tuning on %d questions (%d windows) for %d steps on %s", len(dataset), len(features), steps,
-             device)
-    losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
-                   lambda m, batch: m(**qa.model_arguments(m, batch)).loss, steps=steps, seed=seed,
-                   checkpoint_dir=checkpoint_dir, fingerprint=fingerprint_of([settings, seed], model_dir, train_path),
-                   **{k: settings[k] for k in TRAIN_KEYS})
-    summary = {"questions": len(dataset), "windows": len(features), "steps": steps, "settings": settings,
-               "seed": seed, "threads": torch.get_num_threads(), "loss_curve": losses,
-               "seconds": round(time.perf_counter() - began, 1)}
+    log.info("training on %s", device)
+    summary = _fine_tune(model, tokenizer, features, settings, seed, checkpoint_dir, (model_dir, train_path), began,
+                         questions=len(dataset), windows=len(features))
     save_model(model.to("cpu"), tokenizer, out_dir, json_files={"training.json": summary})
     discard_checkpoint(checkpoint_dir)
     return summary
+
+
+def finetune_sentiment(model_dir, train_path, test_path, out_dir, settings: dict, seed: int,
+                       checkpoint_dir=None, eval_batch_size: int = 64) -> dict:
+    """Fine-tune a sequence classifier on a sentiment split; save it, ``training.json`` and
+    ``metrics.json`` (accuracy on the test split)."""
+    began = time.perf_counter()
+    tokenizer = load_tokenizer(model_dir)
+    torch.manual_seed(seed)  # the new classification head's initial weights
+    model = load_model(AutoModelForSequenceClassification, model_dir, num_labels=2)
+    train_set = data.load_sentiment(train_path)
+    features = sentiment.features(tokenizer, train_set["text"], settings["max_length"], train_set["label"])
+    summary = _fine_tune(model, tokenizer, features, settings, seed, checkpoint_dir, (model_dir, train_path), began,
+                         reviews=len(features))
+    test_set = data.load_sentiment(test_path)
+    predictions = sentiment.predict(model, tokenizer, test_set["text"], settings["max_length"], eval_batch_size)
+    metrics = {"accuracy": sentiment.accuracy(predictions, test_set["label"]), "examples": len(predictions)}
+    log.info("test accuracy %.4f on %d reviews", metrics["accuracy"], metrics["examples"])
+    save_model(model, tokenizer, out_dir, json_files={"training.json": summary, "metrics.json": metrics})
+    discard_checkpoint(checkpoint_dir)
+    return {**summary, **metrics}

@@ -224,13 +224,16 @@ def check_sentiment_files(config: dict, workdir: Path, sizes: dict) -> None:
 
 
 def check_model_dirs(config: dict, workdir: Path, sizes: dict) -> None:
-    for key, spec in config["models"].items():
-        if "path" in spec:
-            field = f"models.{key}.path"
-            try:
-                check_model_dir(_local_path(field, spec["path"], workdir), name=spec["path"])
-            except ModelError as error:
-                _fail(field, str(error))
+    """Every local model folder: the models' and the attack masked-LM's when it has its own."""
+    folders = {f"models.{key}.path": spec["path"] for key, spec in config["models"].items() if "path" in spec}
+    masked_lm = config.get("attack", {}).get("masked_lm")
+    if isinstance(masked_lm, dict) and "path" in masked_lm:
+        folders["attack.masked_lm.path"] = masked_lm["path"]
+    for field, path in folders.items():
+        try:
+            check_model_dir(_local_path(field, path, workdir), name=path)
+        except ModelError as error:
+            _fail(field, str(error))
 
 
 def check_neighbour_count(field: str, k, n_points: int | None, points: str) -> None:

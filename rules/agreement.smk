@@ -20,6 +20,11 @@ SET_COMPARISONS = {
         "key": str(config["knn"]["k"]),
         "universe": "results/data/qa/challenge.json",
     },
+    # The attacked sentiment reviews whose prediction BERT-Attack changed.
+    "adversarial": {
+        "sets": "results/attack/{model}/succeeded.json",
+        "universe": "results/data/sentiment/attack_sample.jsonl",
+    },
 }
 
 

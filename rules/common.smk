@@ -122,6 +122,16 @@ def recipe(wildcards):
     return config["models"][wildcards.model]["build"]
 
 
+# Where the attack masked-LM is: a model's folder, or its own copy when it has its own source
+# (a name no model key can take).
+ATTACK_MASKED_LM_DIR = "results/models/_attack_masked_lm"
+
+
+def attack_masked_lm():
+    source = config["attack"]["masked_lm"]
+    return model_dir(source) if isinstance(source, str) else ATTACK_MASKED_LM_DIR
+
+
 # Agreement (rules/agreement.smk, whose SET_COMPARISONS says where each comparison's sets are).
 def agreement_pairs(comparison):
     """Table order, then the seed baseline (reference vs its second fine-tune) if it applies."""

@@ -15,7 +15,24 @@ rule compare_errors:
         mem_mb=1000,
         runtime=10,
     script:
-        "../scripts/compare_errors.py"
+        "../scripts/compare_sets.py"
+
+
+rule compare_adversarial:
+    input:
+        a="results/attack/{a}/succeeded.json",
+        b="results/attack/{b}/succeeded.json",
+    output:
+        "results/compare/adversarial/{a}__{b}.json",
+    log:
+        "logs/compare/adversarial/{a}__{b}.log",
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/compare_sets.py"
 
 
 rule compare_representation:
@@ -64,6 +81,7 @@ rule table2:
         errors=pair_files("errors"),
         representation=pair_files("representation"),
         distribution=pair_files("distribution"),
+        adversarial=pair_files("adversarial"),
     output:
         "results/table2.csv",
     log:

@@ -54,3 +54,22 @@ rule sentiment_split:
         seed=config["seed"],
     script:
         "../scripts/sentiment_split.py"
+
+
+rule attack_sample:
+    input:
+        "results/data/sentiment/test.jsonl",
+    output:
+        "results/data/sentiment/attack_sample.jsonl",
+    log:
+        "logs/data/sentiment/attack_sample.log",
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        size=config["attack"]["sample_size"],
+        seed=config["attack"]["seed"],
+    script:
+        "../scripts/attack_sample.py"

@@ -4,7 +4,8 @@
 # in report order. A characteristic adds its files here when the config has it; each name
 # needs a caption in miniature.report.SECTION_CAPTIONS.
 REPORT_SECTIONS = {
-    name: rules.figures.output[name] for name in ("fig1a", "fig1b", "fig1c")
+    **{name: rules.figures.output[name] for name in ("fig1a", "fig1b", "fig1c")},
+    "table3": "results/table3.csv",
 }
 
 

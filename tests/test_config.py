@@ -61,6 +61,12 @@ def _mutations():
         ("unpinned hub revision", set_(["models", "hubby"], {"hub": {"id": "bert-base-uncased", "revision": "main"}}),
          "models.hubby.hub.revision: 'main' does not match"),
         ("steps and epochs", set_(["finetune", "qa", "epochs"], 2), "finetune.qa: training length"),
+        ("doc_stride for sentiment", set_(["finetune", "sentiment", "doc_stride"], 32),
+         "finetune.sentiment: key 'doc_stride' does not belong here"),
+        ("attack masked-LM not a model", set_(["attack", "masked_lm"], "bert"),
+         "attack.masked_lm: 'bert' is not one of the models"),
+        ("unknown attack setting", set_(["attack", "k"], 3), "attack: unknown key 'k'"),
+        ("no sentiment data", drop(["data", "sentiment"]), "data: missing required field 'sentiment'"),
         ("keep more layers than exist", set_(["models", "truncated", "build", "keep_layers"], [0, 9]),
          "models.truncated.build.keep_layers"),
         ("seed baseline with the same seed", set_(["agreement", "baseline_seed"], 0),
@@ -111,3 +117,18 @@ def test_seed_baseline_is_a_derived_key_with_the_reference_settings_and_the_othe
     demo["agreement"]["seed_baseline"] = False
     off = cfg.validate_config(demo)
     assert cfg.seed_baseline(off) is None and cfg.qa_models(off) == list(demo["models"])
+
+
+def test_attack_defaults_and_lengths(demo):
+    demo["models"]["small"]["finetune"] = {"sentiment": {"max_length": 48}}
+    del demo["attack"]
+    validated = cfg.validate_config(demo)
+    attack = validated["attack"]
+    assert attack["masked_lm"] == "large" and attack["seed"] == validated["seed"]  # the reference, the run's seed
+    assert attack["candidates"] == 3  # the paper's K, not textattack 0.3.11's default of 8
+    assert cfg.attack_settings(validated) == {"candidates": 3, "max_percent_words": 0.4,
+                                              "similarity_threshold": 0.2, "batch_size": 64}
+    assert cfg.attack_max_length(validated, "large") == 128  # the classifier's own max_length
+    assert cfg.attack_max_length(validated, "small") == 48
+    validated["attack"]["max_length"] = 64
+    assert cfg.attack_max_length(validated, "small") == 64

@@ -27,14 +27,23 @@ def model_jobs(model):
     }
 
 
-def pair_jobs(a, b, comparisons=("errors", "representation", "distribution")):
+def attack_jobs(model):
+    """The jobs of one model on the sentiment task (independent of its QA fine-tuning)."""
+    return {Job.of("finetune_sentiment", model=model): "fine-tuning for sentiment",
+            Job.of("attack", model=model): "BERT-Attack on the sentiment classifier"}
+
+
+QA_COMPARISONS = ("errors", "representation", "distribution")
+
+
+def pair_jobs(a, b, comparisons=(*QA_COMPARISONS, "adversarial")):
     """The jobs of one model pair (in table order: a before b)."""
     reasons = {"errors": "Jaccard of the two error sets", "representation": "K-NN agreement",
-               "distribution": "OOD agreement"}
+               "distribution": "OOD agreement", "adversarial": "Jaccard of the successfully attacked sets"}
     jobs = {Job.of(f"compare_{c}", a=a, b=b): reasons[c] for c in comparisons}
     # Agreement beyond chance of the set comparisons (agreement.csv).
     jobs.update({Job.of("agreement_pair", comparison=c, a=a, b=b): f"agreement of {c}"
-                 for c in ("errors", "distribution") if c in comparisons})
+                 for c in ("errors", "distribution", "adversarial") if c in comparisons})
     return jobs
 
 
@@ -87,6 +96,7 @@ def test_adding_a_model_runs_only_its_jobs_its_pairs_and_the_tables(tiny_run):
     config["models"]["extra"] = {"build": {"recipe": "pretrain", "layers": 1, "hidden": 16, "heads": 2,
                                            "intermediate": 32, "steps": 10}}
     expected = {Job.of("pretrain", model="extra"): "the new model is built", **model_jobs("extra"),
+                **attack_jobs("extra"), Job.of("table3"): "Table 3 has a row per model",
                 **{job: why for other in TINY_MODELS for job, why in pair_jobs(other, "extra").items()},
                 **aggregate_jobs()}
     _assert_jobs(_planned_after(tiny_run, "added", config), expected)
@@ -96,8 +106,9 @@ def test_changing_one_models_fine_tuning_reruns_only_its_downstream_jobs_and_pai
     config = _config()
     config["models"]["distil"]["finetune"] = {"qa": {"learning_rate": 5.0e-4}}
     expected = {**model_jobs("distil"),
+                # Its sentiment classifier and its attack do not depend on QA fine-tuning.
                 **{job: why for a, b in [("large", "distil"), ("truncated", "distil"), ("distil", "small")]
-                   for job, why in pair_jobs(a, b).items()},
+                   for job, why in pair_jobs(a, b, QA_COMPARISONS).items()},
                 **aggregate_jobs()}
     _assert_jobs(_planned_after(tiny_run, "finetune_distil", config), expected)
 
