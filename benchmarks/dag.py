@@ -35,6 +35,8 @@ TARGET_SECONDS = 5.0
 def synthetic_config(n_models: int) -> dict:
     """The paper config with ``n_models`` pinned hub models instead of its six."""
     config = yaml.safe_load(PAPER.read_text())
+    # The attack masked-LM names a paper model; keep it as its own source.
+    config["attack"]["masked_lm"] = config["models"][config["attack"]["masked_lm"]]
     config["models"] = {f"m{i:02d}": {"hub": {"id": f"example/model-{i:02d}", "revision": f"{i + 1:040x}"}}
                         for i in range(n_models)}
     config["reference"] = "m00"
