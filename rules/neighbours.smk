@@ -9,6 +9,8 @@ rule neighbours:
         "results/neighbours/{model}/{stage}.npz",
     log:
         "logs/neighbours/{model}/{stage}.log",
+    benchmark:
+        "benchmarks/neighbours/{model}/{stage}.tsv"
     wildcard_constraints:
         stage="before|after",
     conda:

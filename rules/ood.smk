@@ -10,6 +10,8 @@ rule ood:
         detector="results/ood/{model}/detector.json",
     log:
         "logs/ood/{model}.log",
+    benchmark:
+        "benchmarks/ood/{model}.tsv"
     conda:
         "../envs/faiss.yaml"
     resources:
