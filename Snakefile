@@ -21,6 +21,7 @@ include: "rules/errors.smk"
 include: "rules/embed.smk"
 include: "rules/neighbours.smk"
 include: "rules/ood.smk"
+include: "rules/attack.smk"
 include: "rules/compare.smk"
 include: "rules/figures.smk"
 include: "rules/agreement.smk"
@@ -32,6 +33,7 @@ rule all:
     input:
         "results/table2.csv",
         "results/models.csv",
+        *(["results/table3.csv"] if ATTACKED else []),
         "results/agreement.csv",
         "results/report.html",
         rules.figures.output,

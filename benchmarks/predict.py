@@ -7,7 +7,7 @@ same run) that our path reaches, and how many answers agree. Random weights are 
 speed; the answer comparison uses the pipeline's rules on both sides (max_answer_len 15,
 12 candidate spans per window, handle_impossible_answer=True).
 
-    python benchmarks/predict.py [--questions 500] [--shapes base mini]
+    python benchmarks/predict.py [--questions 500] [--shapes base mini] [--no-bf16]
 """
 
 from __future__ import annotations
@@ -77,6 +77,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=500)
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time bfloat16 autocast (--no-bf16 on CPUs without bf16 units, where it is emulated and slow)")
     args = parser.parse_args()
     if not SQUAD_DEV.exists():
         sys.exit(f"needs the real SQuAD 2.0 dev set at {SQUAD_DEV}")
@@ -89,8 +91,10 @@ def main() -> None:
     torch.manual_seed(0)
     print(f"{args.questions} SQuAD 2.0 dev questions, windows of {MAX_LENGTH} tokens (stride {DOC_STRIDE}), "
           f"{torch.get_num_threads()} threads")
-    peak32, peak16 = gemm_peak(torch.float32), gemm_peak(torch.bfloat16)
-    print(f"matrix-multiply peak: fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s")
+    peak32 = gemm_peak(torch.float32)
+    peak16 = gemm_peak(torch.bfloat16) if args.bf16 else None
+    print(f"matrix-multiply peak: fp32 {peak32 / 1e9:.0f} GFLOP/s"
+          + (f", bf16 {peak16 / 1e9:.1f} GFLOP/s" if args.bf16 else ""))
     lengths = [len(w["input_ids"]) for w in qa.eval_features(tokenizer, dataset, MAX_LENGTH, DOC_STRIDE).inputs]
     for shape in args.shapes:
         config = BertConfig(vocab_size=len(tokenizer), max_position_embeddings=512, **SHAPES[shape])
@@ -100,16 +104,18 @@ def main() -> None:
         p1, t_p1 = run_pipeline(pipe, dataset, 1)
         p32, t_p32 = run_pipeline(pipe, dataset, 32)
         ours, t_ours = run_ours(model, tokenizer, dataset, bf16=False)
-        ours16, t_ours16 = run_ours(model, tokenizer, dataset, bf16=True)
+        ours16, t_ours16 = run_ours(model, tokenizer, dataset, bf16=True) if args.bf16 else (None, None)
         n = args.questions
         print(f"\n== BERT-{shape} shape ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, "
               f"{len(lengths)} windows, {flops / 1e12:.2f} TFLOP of useful work)")
         print(f"{'path':<28}{'q/s':>8}{'vs pipeline bs1':>17}{'of peak':>9}")
-        for name, seconds, peak in (("pipeline, batch 1", t_p1, peak32), ("pipeline, batch 32", t_p32, peak32),
-                                    ("ours fp32 (batch 32)", t_ours, peak32), ("ours bf16 (batch 32)", t_ours16, peak16)):
+        rows = [("pipeline, batch 1", t_p1, peak32), ("pipeline, batch 32", t_p32, peak32),
+                ("ours fp32 (batch 32)", t_ours, peak32)] + ([("ours bf16 (batch 32)", t_ours16, peak16)] if args.bf16 else [])
+        for name, seconds, peak in rows:
             print(f"{name:<28}{n / seconds:>8.1f}{t_p1 / seconds:>16.2f}x{flops / seconds / peak:>8.0%}")
         print(f"answers identical: ours fp32 vs pipeline batch 1 {agreement(ours, p1):.1%}, "
-              f"pipeline batch 32 vs batch 1 {agreement(p32, p1):.1%}, ours bf16 vs ours fp32 {agreement(ours16, ours):.1%}")
+              f"pipeline batch 32 vs batch 1 {agreement(p32, p1):.1%}"
+              + (f", ours bf16 vs ours fp32 {agreement(ours16, ours):.1%}" if args.bf16 else ""))
 
 
 if __name__ == "__main__":

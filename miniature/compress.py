@@ -9,7 +9,7 @@ Four methods, each done with the library made for it:
 * ``layer_drop``: transformers model surgery, keeping some encoder layers;
 * ``distil``: knowledge distillation into a student with fewer layers, from the parent's
   masked-LM and next-sentence outputs (pre-trained stage, :func:`miniature.models.distil`)
-  or from its fine-tuned QA outputs (fine-tuned stage, :func:`distil_qa`).
+  or from its fine-tuned outputs for a task (fine-tuned stage, :func:`distil_finetuned`).
 
 A compressed folder is an ordinary ``save_pretrained`` folder plus ``compression.json`` (the
 recipe). Weights are stored only as safetensors. An int8 model keeps its quantised weights:
@@ -36,7 +36,7 @@ from torch.nn.utils import prune
 from transformers import (AutoConfig, AutoModelForPreTraining, AutoModelForQuestionAnswering,
                           AutoModelForSequenceClassification)
 
-from miniature import data, qa
+from miniature import data, qa, sentiment
 from miniature.inputs import ModelError
 from miniature.models import (COMPRESSION_FILE, distil, load_model, load_tokenizer, parameter_count,
                               pretraining_examples, pretraining_settings, read_corpus, save_model, soft_kl)
@@ -240,25 +240,44 @@ def _masked_logits(logits: torch.Tensor, attention_mask: torch.Tensor) -> torch.
     return logits.masked_fill(attention_mask == 0, -1e4)
 
 
-def distil_qa(student: nn.Module, teacher: nn.Module, features: list[dict], pad_id: int, steps: int, seed: int,
-              temperature: float = 2.0, **settings) -> list[float]:
-    """Task distillation for extractive QA: the student matches the fine-tuned teacher's
-    softened start and end distributions (KL divergence, scaled by T^2) and also learns the
-    true answer positions."""
+# What a student distilled from a fine-tuned model matches, per task: the teacher's
+# distributions over answer start and end tokens (padding masked) for QA, over labels for a
+# classifier; the other keys of a batch are the true targets, which the student also learns.
+DISTILLED_LOGITS = {"qa": ("start_logits", "end_logits"), "sentiment": ("logits",)}
+TARGETS = {"qa": ("start_positions", "end_positions"), "sentiment": ("labels",)}
+
+
+def distil_finetuned(student: nn.Module, teacher: nn.Module, task: str, features: list[dict], pad_id: int,
+                     steps: int, seed: int, temperature: float = 2.0, **settings) -> list[float]:
+    """Task distillation: the student matches the fine-tuned teacher's softened output
+    distributions (KL divergence, scaled by T^2, see DISTILLED_LOGITS) and learns the true
+    targets."""
     teacher.eval()
+
+    def soft_targets(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return _masked_logits(logits, mask) if task == "qa" else logits
 
     def loss_fn(model, batch):
         out = model(**qa.model_arguments(model, batch))
-        inputs = {k: v for k, v in batch.items() if k not in ("start_positions", "end_positions")}
+        inputs = {k: v for k, v in batch.items() if k not in TARGETS[task]}
         with torch.no_grad():
             target = teacher(**qa.model_arguments(teacher, inputs))
         mask = batch["attention_mask"]
-        soft = sum(soft_kl(_masked_logits(getattr(out, f), mask), _masked_logits(getattr(target, f), mask),
-                            temperature) for f in ("start_logits", "end_logits")) / 2
+        fields = DISTILLED_LOGITS[task]
+        soft = sum(soft_kl(soft_targets(getattr(out, f), mask), soft_targets(getattr(target, f), mask), temperature)
+                   for f in fields) / len(fields)
         return soft + out.loss
 
     return train(student, features, lambda rows: qa.pad_batch(rows, pad_id), loss_fn, steps=steps, seed=seed,
                  **settings)
+
+
+def task_features(task: str, tokenizer, train_path, settings: dict) -> list[dict]:
+    """Training rows of a task's train split, cut as the task's fine-tuning cuts them."""
+    if task == "qa":
+        return qa.train_features(tokenizer, data.load_qa(train_path), settings["max_length"], settings["doc_stride"])
+    reviews = data.load_sentiment(train_path)
+    return sentiment.features(tokenizer, reviews["text"], settings["max_length"], reviews["label"])
 
 
 # --- stages: files in, files out (called by the workflow's scripts) --------------------------
@@ -319,18 +338,15 @@ def compress_finetuned(parent_dir, out_dir, recipe: dict, task: str, seed: int, 
     """Compress the parent's fine-tuned model of ``task`` after training (stage finetuned)."""
     if task not in TASK_MODELS:
         raise ModelError(f"no fine-tuned model class known for task {task!r}")
-    if recipe["method"] == "distil" and task != "qa":
-        raise ModelError(f"distil at the fine-tuned stage is implemented for qa only, not {task!r}")
     parent = load_model(TASK_MODELS[task], parent_dir)
     tokenizer = load_tokenizer(parent_dir)
     torch.manual_seed(seed)
     model = _without_training(parent, recipe)
     if recipe["method"] == "distil":
-        features = qa.train_features(tokenizer, data.load_qa(train_path), settings["max_length"],
-                                     settings["doc_stride"])
-        log.info("distilling %d layers from the fine-tuned parent's answers on %d windows for %d steps",
-                 recipe["layers"], len(features), recipe["steps"])
-        distil_qa(model, parent, features, tokenizer.pad_token_id, recipe["steps"], seed,
+        features = task_features(task, tokenizer, train_path, settings)
+        log.info("distilling %d layers from the fine-tuned parent's %s outputs on %d training rows for %d steps",
+                 recipe["layers"], task, len(features), recipe["steps"])
+        distil_finetuned(model, parent, task, features, tokenizer.pad_token_id, recipe["steps"], seed,
                   temperature=recipe.get("temperature", 2.0), checkpoint_dir=checkpoint_dir,
                   fingerprint=fingerprint_of([recipe, settings, seed], parent_dir, train_path),
                   **{k: settings[k] for k in TRAIN_KEYS})

@@ -38,8 +38,10 @@ _Validator = _with_defaults(jsonschema.Draft202012Validator)
 
 
 def load_schema() -> dict:
+    # libyaml's loader where available: every Snakemake process (each cluster job runs two)
+    # validates the config, and the pure-Python loader takes ~5x longer on the schema.
     with open(SCHEMA_PATH) as f:
-        return yaml.safe_load(f)
+        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _field(path) -> str:
@@ -53,6 +55,8 @@ def _message(error: jsonschema.ValidationError) -> str:
         if error.validator == "pattern":
             return (f"{where}: key {error.instance!r} is not allowed: use lower-case letters, digits "
                     "and single underscores")
+        if error.validator == "not":
+            return f"{where}: key {error.instance!r} does not belong here ({error.schema.get('description')})"
         return f"{where}: key {error.instance!r} does not belong here (allowed: {', '.join(error.validator_value)})"
     if error.validator == "additionalProperties":
         unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
@@ -73,6 +77,9 @@ def validate_config(config: dict) -> dict:
         best = jsonschema.exceptions.best_match(errors)
         raise ConfigError(f"config error: {_message(best)}")
     _check_references(config)
+    attack = config["attack"]
+    attack.setdefault("masked_lm", config["reference"])
+    attack.setdefault("seed", config["seed"])
     return config
 
 
@@ -99,6 +106,10 @@ def _check_references(config: dict) -> None:
     if k_max > config["ood"]["train_questions"]:
         raise ConfigError(f"config error: knn: K={k_max} is more than the {config['ood']['train_questions']} "
                           "training questions of ood.train_questions it is searched among")
+    masked_lm = config["attack"].get("masked_lm")
+    if isinstance(masked_lm, str) and masked_lm not in models:
+        raise ConfigError(f"config error: attack.masked_lm: {masked_lm!r} is not one of the models "
+                          f"({', '.join(models)}); give a model key or a source (hub or path)")
     for key, spec in models.items():
         if "sha256" in spec and model_source(config, key) not in ("path", "package"):
             raise ConfigError(f"config error: models.{key}.sha256: only path and package sources have a weights "
@@ -233,3 +244,15 @@ def finetune_settings(config: dict, key: str, task: str = "qa") -> dict:
         settings.pop("epochs", None)
     settings.update(override)
     return settings
+
+
+def attack_max_length(config: dict, key: str) -> int:
+    """Tokens the attack lets the target (and the masked-LM) read: ``attack.max_length``, or
+    the length the target's sentiment classifier was fine-tuned with."""
+    return config["attack"].get("max_length") or finetune_settings(config, key, "sentiment")["max_length"]
+
+
+def attack_settings(config: dict) -> dict:
+    """The settings the attack of every target uses (what the attack job depends on)."""
+    attack = config["attack"]
+    return {k: attack[k] for k in ("candidates", "max_percent_words", "similarity_threshold", "batch_size")}

@@ -254,14 +254,19 @@ def check_sentiment_files(config: dict, workdir: Path, sizes: dict) -> None:
 
 
 def check_model_dirs(config: dict, workdir: Path, sizes: dict) -> None:
+    """Every local model folder: the models' (a path or an installed package) and the attack
+    masked-LM's when it has its own."""
+    folders = {f"models.{key}.path": spec["path"] for key, spec in config["models"].items() if "path" in spec}
+    masked_lm = config.get("attack", {}).get("masked_lm")
+    if isinstance(masked_lm, dict) and "path" in masked_lm:
+        folders["attack.masked_lm.path"] = masked_lm["path"]
+    for field, path in folders.items():
+        try:
+            check_model_dir(_local_path(field, path, workdir), name=path)
+        except ModelError as error:
+            _fail(field, str(error))
     for key, spec in config["models"].items():
-        if "path" in spec:
-            field = f"models.{key}.path"
-            try:
-                check_model_dir(_local_path(field, spec["path"], workdir), name=spec["path"])
-            except ModelError as error:
-                _fail(field, str(error))
-        elif "package" in spec:
+        if "package" in spec:
             try:
                 check_model_dir(package_folder(**spec["package"]))
             except ModelError as error:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from transformers import (AutoConfig, AutoModelForPreTraining, AutoTokenizer, BertConfig, BertForPreTraining,
+from transformers import (AutoConfig, AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, BertConfig, BertForPreTraining,
                           BertTokenizerFast, DataCollatorForLanguageModeling)
 
 from miniature import data
@@ -39,6 +39,9 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 COMPRESSION_FILE = "compression.json"  # the recipe of a model made by miniature.compress
+# The weights a fetched model did not come with (its pre-training heads, newly initialised):
+# an untrained masked-LM head would make the attack propose random words.
+NEW_WEIGHTS_FILE = "new_weights.json"
 
 
 def compression_recipe(path: str | Path) -> dict | None:
@@ -115,10 +118,24 @@ def fetch_model(out_dir: str | Path, hub: dict | None = None, path: str | None =
     torch.manual_seed(seed)
     model, info = AutoModelForPreTraining.from_pretrained(source, use_safetensors=True, trust_remote_code=False,
                                                           output_loading_info=True, **extra)
-    if info["missing_keys"]:
-        log.info("%s has no pre-training heads; new ones: %s", source, ", ".join(info["missing_keys"]))
+    new = sorted(info["missing_keys"])
+    if new:
+        log.info("%s has no pre-training heads; new ones: %s", source, ", ".join(new))
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **extra)
-    save_model(model, tokenizer, out_dir)
+    save_model(model, tokenizer, out_dir, json_files={NEW_WEIGHTS_FILE: new} if new else None)
+
+
+def load_masked_lm(path: str | Path):
+    """A model with its masked-LM head, refused when that head was newly initialised when the
+    model was fetched (a sentence encoder's weights, say): it was never trained to fill in words."""
+    recorded = Path(path) / NEW_WEIGHTS_FILE
+    untrained = [k for k in json.loads(recorded.read_text()) if k.startswith("cls.predictions")] \
+        if recorded.is_file() else []
+    if untrained:
+        raise ModelError(f"{path}: its masked-LM head was not in the weights it was fetched from "
+                         f"({', '.join(untrained)} are untrained); the attack needs a model pre-trained "
+                         "with masked-LM (set attack.masked_lm to one)")
+    return load_model(AutoModelForMaskedLM, path)
 
 
 def weights_summary(folder: str | Path) -> dict:

@@ -37,6 +37,8 @@ CHARACTERISTICS = {
                        "questions ([CLS] vectors, cosine), averaged over the questions, before and after fine-tuning"),
     "distribution": ("Data distribution",
                      "the challenge questions a model's Deep-kNN detector flags as out-of-distribution"),
+    "adversarial": ("Adversarial vulnerability",
+                    "the attacked sentiment reviews whose prediction BERT-Attack changed (a successful attack)"),
 }
 SECTION_CAPTIONS = {
     "fig1a": "Figure 1a. Data representation before fine-tuning: the mean Jaccard of the two models' "
@@ -45,8 +47,12 @@ SECTION_CAPTIONS = {
              "K-nearest-neighbour sets of the same texts, as K grows.",
     "fig1c": "Figure 1c. Data distribution: the Jaccard of the two models' sets of challenge questions "
              "flagged as out-of-distribution by the deep-kNN detector, as its K grows.",
-    "table3": "Table 3. Adversarial vulnerability: each model's accuracy on the attacked sample before "
-              "and after the attack, and the absolute and relative change (a larger drop = more vulnerable).",
+    "table3": "Table 3. Adversarial vulnerability: each model's accuracy (%) on the attacked sample of "
+              "sentiment reviews before and after BERT-Attack, and the absolute change (percentage points) "
+              "and relative change (% of the original accuracy); a larger drop = more vulnerable. Reviews a "
+              "model already gets wrong are not attacked and count as wrong both before and after. "
+              "attack_success_rate: % of the attacked reviews whose prediction the attack changed; "
+              "avg_queries: target-model queries per attacked review.",
 }
 
 AGREEMENT_CAPTIONS = {

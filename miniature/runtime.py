@@ -35,3 +35,23 @@ def start_job(snakemake, offline: bool = True) -> logging.Logger:
     log = logging.getLogger(f"miniature.{snakemake.rule}")
     log.info("rule %s, wildcards %s, %d thread(s)", snakemake.rule, dict(snakemake.wildcards), threads)
     return log
+
+
+def job_device(snakemake) -> str:
+    """Where a job's model runs: "cuda" when its rule was given GPUs (resources ``gpu``), else "cpu".
+
+    A job that asked for a GPU and sees none stops here: on a cluster, training a large model
+    on the CPU instead would silently take days.
+    """
+    gpus = int(snakemake.resources.get("gpu", 0) or 0)
+    if gpus <= 0:
+        return "cpu"
+    import torch
+
+    if not torch.cuda.is_available():
+        build = "this torch build has no CUDA support" if torch.version.cuda is None else "no CUDA device is visible"
+        raise RuntimeError(
+            f"rule {snakemake.rule} asked for {gpus} GPU(s) (resources gpu={gpus}) but torch {torch.__version__} "
+            f"cannot use one: {build} (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}). "
+            "Run it where a GPU is granted and a CUDA build of torch is installed, or set gpu to 0 (see README, GPUs).")
+    return "cuda"

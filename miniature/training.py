@@ -106,6 +106,7 @@ def train(
 ) -> list[float]:
     """Train ``model`` in place for ``steps`` steps; return the mean loss of each logged interval.
 
+    Batches are moved to the device the model is on (move the model to a GPU to train there).
     With ``checkpoint_dir``, the state is saved every ``checkpoint_every`` steps and a run
     that finds a checkpoint there resumes from it, provided it was made with the same
     ``fingerprint`` (see :func:`fingerprint_of`). The folder stays until the caller has saved
@@ -120,7 +121,7 @@ def train(
     interval: list[float] = []  # losses of the steps since the last log line
     checkpoint = Path(checkpoint_dir) / "state.pt" if checkpoint_dir else None
     if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=True)
+        state = torch.load(checkpoint, weights_only=True, map_location="cpu")
     else:
         state = None
     if state is not None and state.get("fingerprint") != fingerprint:
@@ -134,6 +135,7 @@ def train(
         log.info("resumed from %s at step %d of %d", checkpoint, start, steps)
 
     model.train()
+    device = next(model.parameters()).device
     lengths = [len(e["input_ids"]) for e in examples]
     per_epoch = len(examples) // batch_size
     batches: dict[int, list[np.ndarray]] = {}
@@ -145,6 +147,7 @@ def train(
         if epoch not in batches:
             batches = {epoch: epoch_batches(lengths, batch_size, seed, epoch)}
         batch = collate([examples[i] for i in batches[epoch][position]])
+        batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
         loss = loss_fn(model, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)

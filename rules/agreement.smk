@@ -21,6 +21,12 @@ SET_COMPARISONS = {
         "universe": "results/data/qa/challenge.json",
     },
 }
+if ATTACKED:
+    # The attacked sentiment reviews whose prediction BERT-Attack changed.
+    SET_COMPARISONS["adversarial"] = {
+        "sets": "results/attack/{model}/succeeded.json",
+        "universe": "results/data/sentiment/attack_sample.jsonl",
+    }
 
 
 rule agreement_pair:
@@ -35,6 +41,9 @@ rule agreement_pair:
         b=any_of(QA_MODELS),
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         resamples=config["agreement"]["bootstrap_resamples"],
         seed=config["seed"],
@@ -52,6 +61,9 @@ rule agreement:
         "logs/agreement.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         baseline=SEED_BASELINE,
     script:

@@ -50,26 +50,38 @@ QA_MODELS = cfg.qa_models(config)
 FINETUNED = cfg.fine_tuned_by_workflow(config)
 POST_TRAINING = cfg.compressed_at(config, "finetuned")
 COMPRESSED = POST_TRAINING + cfg.compressed_at(config, "pretrained")
-TASKS = ["qa", *(["sentiment"] if "sentiment" in config["data"] else [])]
+# The adversarial characteristic (sentiment classifiers, BERT-Attack, Table 3) runs when the
+# config has sentiment data; without it Table 2 has no adversarial column.
+ATTACKED = "sentiment" in config["data"]
+# Each task's training split (the files rules/data.smk writes).
+TRAIN_SPLIT = {
+    "qa": "results/data/qa/train.json",
+    "sentiment": "results/data/sentiment/train.jsonl",
+}
+TASKS = ["qa", "sentiment"] if ATTACKED else ["qa"]
 # Every K a comparison needs (Table 2's and Figure 1's); neighbours are searched once, at K_MAX.
 KS = sorted({config["knn"]["k"], *config["knn"]["sweep"]})
 K_MAX = max(KS)
 
 
-def _cores():
-    # Commands that run no job (--unlock, --lint) need no --cores; workflow.cores raises then.
-    try:
-        return workflow.cores
-    except WorkflowError:
-        return 1
-
-
-# Threads of a training or inference job. Small models gain little from a second thread,
-# so on a small machine several one-thread jobs share it better than one job with all
-# cores; bigger machines run two jobs at a time with half the cores each. torch inside a
-# job never uses more threads than the machine has CPUs (miniature.runtime). A cluster
-# profile sets each rule's threads instead (--set-threads).
-HEAVY = max(1, min(_cores() or 1, os.cpu_count() or 1) // 2)
+# Threads of a training or inference job (rules with `threads: HEAVY`).
+# - One machine (--cores N, profiles/local): half the usable cores, so two such jobs run
+#   side by side. Small models gain little from a second thread, so on a small machine
+#   several one-thread jobs share it better than one job with all cores.
+# - A cluster (no --cores: every job is submitted, profiles/slurm) and inside a cluster job:
+#   CLUSTER_THREADS. It must be the same number in the submitting process (which asks the
+#   scheduler for that many CPUs) and in the job (which starts its step with that many), so
+#   it cannot depend on the machine either runs on.
+# A profile sets each rule's threads (set-threads), which overrides both. torch inside a job
+# never uses more threads than the CPUs it may run on (miniature.runtime).
+# Every rule also declares mem_mb and runtime (minutes), sized for the paper config; profiles
+# override them per rule (set-resources), never the config.
+CLUSTER_THREADS = 4
+_given_cores = workflow.resource_settings.cores  # None when every job is submitted
+if workflow.remote_exec or _given_cores is None:
+    HEAVY = CLUSTER_THREADS
+else:
+    HEAVY = max(1, min(_given_cores, os.cpu_count() or 1) // 2)
 
 
 def any_of(names):
@@ -147,6 +159,16 @@ def distils_at(wildcards, stage):
     """True when the model is distilled at ``stage`` (the only method that needs data)."""
     spec = compression(wildcards)
     return spec["method"] == "distil" and spec["stage"] == stage
+
+
+# Where the attack masked-LM is: a model's folder, or its own copy when it has its own source
+# (a name no model key can take).
+ATTACK_MASKED_LM_DIR = "results/models/_attack_masked_lm"
+
+
+def attack_masked_lm():
+    source = config["attack"]["masked_lm"]
+    return model_dir(source) if isinstance(source, str) else ATTACK_MASKED_LM_DIR
 
 
 # Agreement (rules/agreement.smk, whose SET_COMPARISONS says where each comparison's sets are).

@@ -11,8 +11,28 @@ rule compare_errors:
         "logs/compare/errors/{a}__{b}.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
-        "../scripts/compare_errors.py"
+        "../scripts/compare_sets.py"
+
+
+rule compare_adversarial:
+    input:
+        a="results/attack/{a}/succeeded.json",
+        b="results/attack/{b}/succeeded.json",
+    output:
+        "results/compare/adversarial/{a}__{b}.json",
+    log:
+        "logs/compare/adversarial/{a}__{b}.log",
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/compare_sets.py"
 
 
 rule compare_representation:
@@ -27,6 +47,9 @@ rule compare_representation:
         "logs/compare/representation/{a}__{b}.log",
     conda:
         "../envs/faiss.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         ks=KS,
         k=config["knn"]["k"],
@@ -44,6 +67,9 @@ rule compare_distribution:
         "logs/compare/distribution/{a}__{b}.log",
     conda:
         "../envs/faiss.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         k=config["knn"]["k"],
     script:
@@ -55,12 +81,16 @@ rule table2:
         errors=pair_files("errors"),
         representation=pair_files("representation"),
         distribution=pair_files("distribution"),
+        **({"adversarial": pair_files("adversarial")} if ATTACKED else {}),
     output:
         "results/table2.csv",
     log:
         "logs/table2.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         pairs=PAIRS,
     script:

@@ -43,7 +43,7 @@ rule compress_finetuned:
     input:
         parent=lambda wc: finetuned_model(compression(wc)["from"], wc.task),
         train=lambda wc: (
-            f"results/data/{wc.task}/train.json" if distils_at(wc, "finetuned") else []
+            TRAIN_SPLIT[wc.task] if distils_at(wc, "finetuned") else []
         ),
     output:
         directory("results/compress/{task}/{model}"),

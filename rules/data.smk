@@ -8,6 +8,9 @@ rule corpus:
         "logs/data/corpus.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         documents=config["pretraining"]["corpus_documents"],
         seed=config["seed"],
@@ -24,6 +27,9 @@ rule qa_split:
         "logs/data/qa/{qa_split}.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
         source=lambda wc: config["data"]["qa"][wc.qa_split],
         seed=config["seed"],
@@ -40,8 +46,30 @@ rule sentiment_split:
         "logs/data/sentiment/{sentiment_split}.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=60,
     params:
         source=lambda wc: config["data"]["sentiment"][wc.sentiment_split],
         seed=config["seed"],
     script:
         "../scripts/sentiment_split.py"
+
+
+rule attack_sample:
+    input:
+        "results/data/sentiment/test.jsonl",
+    output:
+        "results/data/sentiment/attack_sample.jsonl",
+    log:
+        "logs/data/sentiment/attack_sample.log",
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        size=config["attack"]["sample_size"],
+        seed=config["attack"]["seed"],
+    script:
+        "../scripts/attack_sample.py"

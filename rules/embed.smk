@@ -22,6 +22,9 @@ rule embed:
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
+    resources:
+        mem_mb=16000,
+        runtime=240,
     params:
         max_length=qa_setting("max_length"),
         doc_stride=qa_setting("doc_stride"),

@@ -13,5 +13,8 @@ rule errors:
         model=any_of(QA_MODELS),
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     script:
         "../scripts/errors.py"

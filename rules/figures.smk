@@ -17,5 +17,8 @@ rule figures:
         "logs/figures.log",
     conda:
         "../envs/plots.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     script:
         "../scripts/figures.py"

@@ -5,7 +5,7 @@ rule finetune_qa:
     input:
         # The seed baseline starts from the reference's pre-trained model.
         model=lambda wc: model_dir(cfg.base_model(config, wc.model)),
-        train="results/data/qa/train.json",
+        train=TRAIN_SPLIT["qa"],
     output:
         directory("results/finetune/qa/{model}"),
     log:
@@ -17,9 +17,42 @@ rule finetune_qa:
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
+    # gpu: how many GPUs the job asks for; 0 trains on CPU. Switch it on in a profile
+    # (set-resources: finetune_qa: gpu: 1), see README.
+    resources:
+        mem_mb=32000,
+        runtime=1440,
+        gpu=0,
     params:
         settings=lambda wc: cfg.finetune_settings(config, wc.model, "qa"),
         seed=lambda wc: cfg.finetune_seed(config, wc.model),
         checkpoint_dir="results/checkpoints/finetune/qa/{model}",
     script:
         "../scripts/finetune_qa.py"
+
+
+rule finetune_sentiment:
+    input:
+        model="results/models/{model}",
+        train=TRAIN_SPLIT["sentiment"],
+        test="results/data/sentiment/test.jsonl",
+    output:
+        directory("results/finetune/sentiment/{model}"),
+    log:
+        "logs/finetune/sentiment/{model}.log",
+    benchmark:
+        "benchmarks/finetune/sentiment/{model}.tsv"
+    wildcard_constraints:
+        model=any_of(FINETUNED),
+    conda:
+        "../envs/torch.yaml"
+    threads: HEAVY
+    resources:
+        mem_mb=16000,
+        runtime=720,
+    params:
+        settings=lambda wc: cfg.finetune_settings(config, wc.model, "sentiment"),
+        seed=config["seed"],
+        checkpoint_dir="results/checkpoints/finetune/sentiment/{model}",
+    script:
+        "../scripts/finetune_sentiment.py"

@@ -12,6 +12,9 @@ rule tokenizer:
         "logs/models/tokenizer.log",
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         vocab_size=config["pretraining"]["vocab_size"],
         max_length=config["pretraining"]["max_length"],
@@ -36,6 +39,9 @@ rule fetch_model:
         ),
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
         source=lambda wc: config["models"][wc.model],
         seed=config["seed"],
@@ -58,6 +64,9 @@ rule pretrain:
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
+    resources:
+        mem_mb=16000,
+        runtime=1440,
     params:
         recipe=recipe,
         settings=config["pretraining"],

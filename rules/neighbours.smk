@@ -9,10 +9,15 @@ rule neighbours:
         "results/neighbours/{model}/{stage}.npz",
     log:
         "logs/neighbours/{model}/{stage}.log",
+    benchmark:
+        "benchmarks/neighbours/{model}/{stage}.tsv"
     wildcard_constraints:
         stage="before|after",
     conda:
         "../envs/faiss.yaml"
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
         k_max=K_MAX,
     script:

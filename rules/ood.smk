@@ -10,8 +10,13 @@ rule ood:
         detector="results/ood/{model}/detector.json",
     log:
         "logs/ood/{model}.log",
+    benchmark:
+        "benchmarks/ood/{model}.tsv"
     conda:
         "../envs/faiss.yaml"
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
         ks=KS,
     script:

@@ -19,6 +19,9 @@ rule predict_qa:
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
+    resources:
+        mem_mb=16000,
+        runtime=240,
     params:
         # Test windows are cut exactly as the model's training windows were.
         max_length=qa_setting("max_length"),

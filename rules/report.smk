@@ -4,7 +4,8 @@
 # in report order. A characteristic adds its files here when the config has it; each name
 # needs a caption in miniature.report.SECTION_CAPTIONS.
 REPORT_SECTIONS = {
-    name: rules.figures.output[name] for name in ("fig1a", "fig1b", "fig1c")
+    **{name: rules.figures.output[name] for name in ("fig1a", "fig1b", "fig1c")},
+    **({"table3": "results/table3.csv"} if ATTACKED else {}),
 }
 
 
@@ -18,6 +19,9 @@ rule heatmaps:
         "logs/figures/heatmaps.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     script:
         "../scripts/heatmaps.py"
 
@@ -34,6 +38,9 @@ rule report:
         "logs/report.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         sections=list(REPORT_SECTIONS),
         config=config,

@@ -1,8 +1,11 @@
+import math
+
 import numpy as np
 import pytest
 
-from miniature.compare import (MODELS_COLUMNS, agreement, compare_sets, distribution_record, jaccard, knn_jaccard,
-                               models_table, representation_record, table2)
+from miniature.compare import (MODELS_COLUMNS, TABLE3_COLUMNS, agreement, attack_summary, compare_sets,
+                               distribution_record, jaccard, knn_jaccard, models_table, representation_record, table2,
+                               table3)
 
 
 def test_jaccard_identical_disjoint_partial_and_empty():
@@ -22,7 +25,7 @@ def test_table2_keeps_pair_order_and_rejects_missing_pairs():
     pairs = [("large", "base"), ("large", "tiny"), ("base", "tiny")]
     records = {"errors": [{"model_a": a, "model_b": b, "jaccard": i / 10} for i, (a, b) in enumerate(reversed(pairs))]}
     table = table2(pairs, records)
-    assert list(table.columns) == ["model_a", "model_b", "prediction_errors"]
+    assert list(table.columns) == ["model_a", "model_b", "prediction_errors"]  # only the comparisons given
     assert list(zip(table.model_a, table.model_b)) == pairs
     assert list(table.prediction_errors) == [0.2, 0.1, 0.0]
     with pytest.raises(ValueError, match="no record"):
@@ -86,9 +89,6 @@ def test_distribution_record_per_k():
         distribution_record(flagged_a, flagged_b, k=20)
 
 
-def test_models_table_keeps_model_order_and_reports_megabytes():
-    rows = [{"model": m, "source": "x", "parameters": 10, "nonzero_parameters": 5, "size_bytes": b, "layers": 2,
-             "hidden": 8, "ms_per_question": 1.5, "exact": 50.0, "f1": 60.0} for m, b in (("z", 2_500_000), ("a", 1e6))]
-    table = models_table(rows)
-    assert list(table.columns) == MODELS_COLUMNS and list(table.model) == ["z", "a"]
-    assert list(table.size_mb) == [2.5, 1.0]
+from miniature.compare import (MODELS_COLUMNS, TABLE3_COLUMNS, agreement, attack_summary, compare_sets,
+                               distribution_record, jaccard, knn_jaccard, models_table, representation_record, table2,
+                               table3)

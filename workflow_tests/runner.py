@@ -4,7 +4,9 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -21,10 +23,10 @@ def _command(workdir, args, configfile):
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
-def snakemake(workdir, *args, configfile=None, check=True, timeout=1800):
+def snakemake(workdir, *args, configfile=None, check=True, timeout=1800, env=None):
     """Run Snakemake on this project's Snakefile with ``workdir`` as working directory."""
     result = subprocess.run(_command(workdir, args, configfile), capture_output=True, text=True, timeout=timeout,
-                            env=ENV)
+                            env={**ENV, **(env or {})})
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     return result
@@ -37,16 +39,36 @@ def start_snakemake(workdir, *args, configfile=None):
                             stderr=subprocess.DEVNULL, env=ENV, start_new_session=True)
 
 
-def planned_jobs(workdir, target="results/table2.csv", configfile=None, extra=()):
-    """Rule -> number of jobs a dry run schedules for ``target`` (targets separated by spaces;
-    empty when nothing runs)."""
+class Job(NamedTuple):
+    """One job of a dry run: its rule and wildcards, e.g. Job("errors", (("model", "large"),))."""
+
+    rule: str
+    wildcards: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, rule: str, **wildcards: str) -> "Job":
+        return cls(rule, tuple(sorted(wildcards.items())))
+
+    def __str__(self) -> str:
+        return f"{self.rule}[{', '.join(f'{k}={v}' for k, v in self.wildcards)}]"
+
+
+def planned_job_list(workdir, target="results/table2.csv", configfile=None, extra=()) -> list[Job]:
+    """The jobs a dry run schedules for ``target`` (targets separated by spaces; empty when
+    nothing runs)."""
     result = snakemake(workdir, "--dry-run", *extra, *target.split(), configfile=configfile)
-    text = result.stdout + result.stderr
-    counts = {}
-    table = re.search(r"Job stats:\n(.*?)\n\s*total\s+\d+", text, re.S)
-    if table:
-        for line in table.group(1).splitlines():
-            m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-            if m:
-                counts[m.group(1)] = int(m.group(2))
-    return counts
+    jobs = []
+    # Each job is printed as "rule NAME:" followed by indented "key: value" lines.
+    for block in re.split(r"^(?=(?:local)?rule \w+:$)", result.stdout + result.stderr, flags=re.M):
+        head = re.match(r"(?:local)?rule (\w+):$", block, re.M)
+        if not head:
+            continue
+        wildcards = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+        pairs = [item.split("=", 1) for item in wildcards.group(1).split(", ")] if wildcards else []
+        jobs.append(Job.of(head.group(1), **dict(pairs)))
+    return jobs
+
+
+def planned_jobs(workdir, target="results/table2.csv", configfile=None, extra=()) -> dict[str, int]:
+    """Rule -> number of jobs a dry run schedules for ``target`` (empty when nothing runs)."""
+    return dict(Counter(job.rule for job in planned_job_list(workdir, target, configfile, extra)))

@@ -1,4 +1,4 @@
-"""Compare the error-id sets of two models."""
+"""Compare two models' id sets (the questions they get wrong, the reviews successfully attacked, ...)."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")

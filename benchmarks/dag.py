@@ -1,0 +1,130 @@
+"""How long a dry run takes to build the DAG: the paper config and synthetic configs of up to 30 models.
+
+Prints, for each config, the models, the jobs a dry run of results/table2.csv schedules and
+the seconds it takes (the fastest of --repeats runs, each a fresh `snakemake -n` process in
+an empty working directory, as a user would run it). The synthetic configs are the paper
+config with N hub models (N(N-1)/2 pairs per comparison). Then the growth from the paper
+config to 30 models, in time and in jobs: the target is under 5 s for 30 models, with time
+growing no faster than the number of jobs. With --profile, the 30-model dry run is also run
+under cProfile and the time spent in the workflow's own code (Snakefile, rules/, miniature/)
+is printed next to Snakemake's.
+
+    python benchmarks/dag.py [--models 2 6 15 30] [--repeats 3] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pstats
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER = ROOT / "configs" / "paper.yaml"
+TARGET = 30
+TARGET_SECONDS = 5.0
+
+
+def synthetic_config(n_models: int) -> dict:
+    """The paper config with ``n_models`` pinned hub models instead of its six."""
+    config = yaml.safe_load(PAPER.read_text())
+    # The attack masked-LM names a paper model; keep it as its own source.
+    config["attack"]["masked_lm"] = config["models"][config["attack"]["masked_lm"]]
+    config["models"] = {f"m{i:02d}": {"hub": {"id": f"example/model-{i:02d}", "revision": f"{i + 1:040x}"}}
+                        for i in range(n_models)}
+    config["reference"] = "m00"
+    return config
+
+
+def dry_run(configfile: Path, workdir: Path, prefix: tuple[str, ...] = ()) -> tuple[int, float]:
+    """(jobs, seconds) of one `snakemake --dry-run results/table2.csv` in a fresh process."""
+    cmd = [*prefix, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), "--dry-run",
+           "results/table2.csv", "--configfile", str(configfile)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    began = time.perf_counter()
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - began
+    if result.returncode != 0:
+        sys.exit(f"dry run failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    total = re.search(r"^total\s+(\d+)$", result.stdout + result.stderr, re.M)
+    return int(total.group(1)) if total else 0, seconds
+
+
+def measure(configfile: Path, repeats: int) -> tuple[int, float]:
+    best, jobs = float("inf"), 0
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as workdir:
+            jobs, seconds = dry_run(configfile, Path(workdir), (sys.executable, "-m", "snakemake"))
+        best = min(best, seconds)
+    return jobs, best
+
+
+def profile(configfile: Path, out: Path) -> None:
+    """Where the time of one dry run goes: the workflow's own code next to Snakemake's stages."""
+    with tempfile.TemporaryDirectory() as workdir:
+        dry_run(configfile, Path(workdir), (sys.executable, "-m", "cProfile", "-o", str(out), "-m", "snakemake"))
+    stats = pstats.Stats(str(out))
+    total = max(v[3] for v in stats.stats.values())  # the outermost call's cumulative time
+
+    def cumulative(pattern: str) -> float:
+        """Cumulative time of the outermost functions whose file matches ``pattern`` (no double counting)."""
+        hits = {key: value for key, value in stats.stats.items() if re.search(pattern, key[0])}
+        outer = [value for key, value in hits.items() if not any(caller in hits for caller in value[4])]
+        return sum(v[3] for v in outer)
+
+    print(f"\nwhere the time of the {TARGET}-model dry run goes (cProfile, {total:.1f} s in all, with its overhead):")
+    rows = [("workflow code: Snakefile, rules/*.smk (parse, input functions, params)",
+             rf"^{re.escape(str(ROOT))}/(Snakefile|rules/)"),
+            ("workflow code: miniature/ (config validation and helpers)", rf"^{re.escape(str(ROOT))}/miniature/"),
+            ("snakemake: DAG building", r"snakemake/dag\.py$"),
+            ("snakemake: job objects (wildcards, resources, params)", r"snakemake/(jobs|rules)\.py$"),
+            ("snakemake: per-job script source cache", r"snakemake/sourcecache\.py$"),
+            ("snakemake: printing the dry run", r"snakemake/logging\.py$"),
+            ("imports: the executor plugins (slurm imports pandas)", r"snakemake_executor_plugin_slurm/__init__\.py$")]
+    for name, pattern in rows:
+        seconds = cumulative(pattern)
+        print(f"  {name:<75}{seconds:6.2f} s  {seconds / total:5.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, nargs="+", default=[2, 15, TARGET])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    print(f"dry runs of results/table2.csv on {os.cpu_count()} CPUs, fastest of {args.repeats}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{'config':<22}{'models':>7}{'pairs':>7}{'jobs':>7}{'seconds':>9}{'ms/job':>8}")
+    results = {}
+    with tempfile.TemporaryDirectory() as configs:
+        paper = yaml.safe_load(PAPER.read_text())
+        runs = [("configs/paper.yaml", PAPER, len(paper["models"]))]
+        for n in sorted(set(args.models)):
+            path = Path(configs) / f"synthetic_{n}.yaml"
+            path.write_text(yaml.safe_dump(synthetic_config(n)))
+            runs.append((f"synthetic, {n} models", path, n))
+        for name, path, n in runs:
+            jobs, seconds = measure(path, args.repeats)
+            results[name] = (n, jobs, seconds)
+            print(f"{name:<22}{n:>7}{n * (n - 1) // 2:>7}{jobs:>7}{seconds:>9.2f}{1000 * seconds / jobs:>8.1f}")
+        target = f"synthetic, {TARGET} models"
+        if target in results:
+            _, jobs6, t6 = results["configs/paper.yaml"]
+            _, jobs30, t30 = results[target]
+            print(f"\npaper -> {TARGET} models: jobs x{jobs30 / jobs6:.1f}, time x{t30 / t6:.2f} "
+                  f"({'no faster' if t30 / t6 <= jobs30 / jobs6 else 'FASTER'} than the jobs); "
+                  f"{TARGET} models in {t30:.2f} s: {'under' if t30 < TARGET_SECONDS else 'OVER'} "
+                  f"the {TARGET_SECONDS:.0f} s target")
+            if args.profile:
+                profile(Path(configs) / f"synthetic_{TARGET}.yaml", Path(configs) / "dag.prof")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""BERT-Attack (Li et al. 2020) assembled from ``textattack`` components, run offline.
+
+textattack's stock recipe (``BERTAttackLi2020``) downloads its masked-LM from the hub and
+the Universal Sentence Encoder from TensorFlow hub. This module builds the same attack
+from the library's components with local models instead (see the README for every
+deviation from the stock recipe):
+
+* transformation: ``WordSwapMaskedLM(method="bert-attack", max_candidates=K)`` with the
+  configured attack masked-LM, reading at most the classifier's ``max_length`` tokens;
+* pre-transformation constraints: ``RepeatModification``, ``StopwordModification`` (with
+  the project's own English stop-word list) and :class:`WithinModelWindow` (only words
+  the classifier sees);
+* constraints: ``MaxWordsPerturbed(max_percent=0.4)`` and a sentence-similarity
+  constraint (cosine >= 0.2 against the original text) whose encoder averages the attack
+  masked-LM's word-piece embeddings (:class:`EmbeddingSentenceEncoder`);
+* goal: ``UntargetedClassification`` on :class:`ClassifierWrapper` (batched queries);
+  search: ``GreedyWordSwapWIR(wir_method="unk")``.
+
+Importing this module makes ``import textattack`` work without network: textattack
+downloads NLTK data on its first import and reads NLTK's English stop-word list when it
+is imported. The project ships its own stop-word list (``miniature/nltk_data``), puts it
+first on NLTK's search path, and marks textattack's one-time post-install step as done.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+NLTK_DATA = Path(__file__).resolve().parent / "nltk_data"
+# The marker file textattack 0.3.x looks for before it tries to download NLTK packages.
+TEXTATTACK_POST_INSTALL_MARKER = "post_install_check_3"
+
+
+def prepare_offline_import() -> None:
+    """Let ``import textattack`` succeed offline: our stop words first on NLTK's path, and
+    textattack's post-install downloads (NLTK taggers, WordNet; not used here) marked done."""
+    paths = [str(NLTK_DATA)] + [p for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
+    os.environ["NLTK_DATA"] = os.pathsep.join(dict.fromkeys(paths))
+    if "nltk" in sys.modules:  # NLTK reads NLTK_DATA when it is imported
+        import nltk
+
+        if str(NLTK_DATA) not in nltk.data.path:
+            nltk.data.path.insert(0, str(NLTK_DATA))
+    cache = Path(os.environ.get("TA_CACHE_DIR") or Path.home() / ".cache" / "textattack")
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / TEXTATTACK_POST_INSTALL_MARKER).touch()
+
+
+prepare_offline_import()
+# Importing textattack sets TOKENIZERS_PARALLELISM=True and reconfigures logging, which
+# silences every logger that exists already (the job's own among them) and closes every
+# handler (the job's log file among them); all of that is undone below.
+_tokenizers_parallelism = os.environ.get("TOKENIZERS_PARALLELISM")
+_active_loggers = [logger for logger in logging.root.manager.loggerDict.values()
+                   if isinstance(logger, logging.Logger) and not logger.disabled]
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+import textattack  # noqa: E402
+from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult  # noqa: E402
+from textattack.constraints import PreTransformationConstraint  # noqa: E402
+from textattack.constraints.overlap import MaxWordsPerturbed  # noqa: E402
+from textattack.constraints.pre_transformation import RepeatModification, StopwordModification  # noqa: E402
+from textattack.constraints.semantics.sentence_encoders import SentenceEncoder  # noqa: E402
+from textattack.goal_functions import UntargetedClassification  # noqa: E402
+from textattack.models.wrappers import ModelWrapper  # noqa: E402
+from textattack.search_methods import GreedyWordSwapWIR  # noqa: E402
+from textattack.transformations import WordSwapMaskedLM  # noqa: E402
+from transformers import AutoModelForSequenceClassification  # noqa: E402
+
+from miniature import compare, data, sentiment  # noqa: E402
+from miniature.models import load_masked_lm, load_model, load_tokenizer  # noqa: E402
+
+if _tokenizers_parallelism is None:
+    os.environ.pop("TOKENIZERS_PARALLELISM", None)
+else:
+    os.environ["TOKENIZERS_PARALLELISM"] = _tokenizers_parallelism
+for _logger in _active_loggers:
+    _logger.disabled = False
+
+
+def _reopen_closed_log_files(logger: logging.Logger) -> None:
+    """Replace the closed file handlers of ``logger`` by handlers appending to the same files."""
+    for handler in list(logger.handlers):
+        if isinstance(handler, logging.FileHandler) and handler.stream is None:
+            reopened = logging.FileHandler(handler.baseFilename, mode="a", encoding=handler.encoding)
+            reopened.setLevel(handler.level)
+            reopened.setFormatter(handler.formatter)
+            logger.removeHandler(handler)
+            logger.addHandler(reopened)
+
+
+_reopen_closed_log_files(logging.root)
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = {SuccessfulAttackResult: "succeeded", FailedAttackResult: "failed", SkippedAttackResult: "skipped"}
+EXAMPLE_COLUMNS = ["id", "label", "original_prediction", "outcome", "perturbed_text", "perturbed_prediction",
+                   "words_changed", "queries"]
+
+
+# --- components ------------------------------------------------------------------------------
+
+
+class ClassifierWrapper(ModelWrapper):
+    """The target classifier as textattack queries it: a batch of texts in, logits out.
+
+    Texts are cut to ``max_length`` tokens and padded to the longest text of the batch
+    (textattack's ``HuggingFaceModelWrapper`` pads every text to ``max_length``).
+    ``query_seconds`` adds up the time spent answering queries (tokenizing and forward).
+    """
+
+    def __init__(self, model, tokenizer, max_length: int):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.query_seconds = 0.0
+
+    def __call__(self, text_input_list, **kwargs):
+        began = time.perf_counter()
+        out = sentiment.logits(self.model, self.tokenizer, text_input_list, self.max_length,
+                               batch_size=max(1, len(text_input_list)))
+        self.query_seconds += time.perf_counter() - began
+        return torch.from_numpy(out)
+
+
+class WithinModelWindow(PreTransformationConstraint):
+    """Only words that start inside the classifier's first ``max_length`` tokens may change.
+
+    The classifier never sees the rest, so changing it cannot change the prediction; the
+    stock recipe would still rank those words and run the masked-LM for each of them.
+    """
+
+    def __init__(self, tokenizer, max_length: int):
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        # The search asks again for every word position it tries on the same text.
+        self._window_end = functools.lru_cache(maxsize=4096)(self._characters_seen)
+
+    def _characters_seen(self, text: str) -> int:
+        """Where the part of ``text`` inside the first ``max_length`` tokens ends."""
+        offsets = self.tokenizer(text, truncation=True, max_length=self.max_length,
+                                 return_offsets_mapping=True)["offset_mapping"]
+        return max((end for _, end in offsets), default=0)
+
+    def _get_modifiable_indices(self, current_text):
+        text = current_text.text
+        window_end = self._window_end(text)
+        lower, position, inside = text.lower(), 0, set()
+        for i, word in enumerate(current_text.words):
+            found = lower.find(word.lower(), position)
+            if found >= 0:
+                position = found + len(word)
+            if found < window_end:  # a word not found verbatim (rare) is kept modifiable
+                inside.add(i)
+        return inside
+
+    def extra_repr_keys(self):
+        return ["max_length"]
+
+
+class EmbeddingSentenceEncoder(SentenceEncoder):
+    """Sentence similarity with a local encoder instead of the Universal Sentence Encoder
+    (which needs TensorFlow hub): a text's vector is the mean of its word-piece input
+    embeddings in a model (here the attack masked-LM), as the Universal Sentence
+    Encoder's deep-averaging variant starts from averaged word embeddings."""
+
+    def __init__(self, embeddings: torch.nn.Embedding, tokenizer, max_length: int, threshold: float):
+        super().__init__(threshold=threshold, metric="cosine", compare_against_original=True, window_size=None)
+        self.embeddings = embeddings
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+
+    @torch.inference_mode()
+    def encode(self, sentences):
+        ids = self.tokenizer(list(sentences), truncation=True, max_length=self.max_length,
+                             add_special_tokens=False)["input_ids"]
+        weight = self.embeddings.weight.detach().cpu()
+        return torch.stack([weight[row].mean(0) if row else torch.zeros(weight.shape[1]) for row in ids])
+
+    def extra_repr_keys(self):
+        return ["max_length"] + super().extra_repr_keys()
+
+
+class MemoizedMaskedLM(torch.nn.Module):
+    """A masked-LM that remembers its output for the last input it read.
+
+    BERT-Attack's word swap runs the masked-LM on the current text once for every word
+    position the search tries, although the text only changes when a swap is kept; with
+    this, the masked-LM reads each text once. The outputs are the same.
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.config = model.config
+        self._last: tuple = (None, None)
+
+    def forward(self, input_ids, **inputs):
+        key = (tuple(input_ids.shape), tuple(input_ids.flatten().tolist()),
+               tuple(inputs.get("attention_mask", input_ids).flatten().tolist()))
+        if self._last[0] != key:
+            self._last = (key, self.model(input_ids=input_ids, **inputs))
+        return self._last[1]
+
+
+def build_attack(classifier, tokenizer, masked_lm, mlm_tokenizer, *, candidates: int, max_length: int,
+                 max_percent_words: float = 0.4, similarity_threshold: float = 0.2, batch_size: int = 64):
+    """The BERT-Attack recipe against ``classifier``; returns (textattack Attack, model wrapper)."""
+    if max_length > masked_lm.config.max_position_embeddings:
+        raise ValueError(f"attack max_length {max_length} exceeds the attack masked-LM's "
+                         f"{masked_lm.config.max_position_embeddings} positions")
+    # textattack runs the masked-LM on its device (a GPU when there is one); so does the target.
+    wrapper = ClassifierWrapper(classifier.to(textattack.shared.utils.device), tokenizer, max_length)
+    transformation = WordSwapMaskedLM(method="bert-attack", masked_language_model=MemoizedMaskedLM(masked_lm),
+                                      tokenizer=mlm_tokenizer, max_length=max_length, max_candidates=candidates)
+    constraints = [
+        RepeatModification(),
+        StopwordModification(),
+        WithinModelWindow(tokenizer, max_length),
+        MaxWordsPerturbed(max_percent=max_percent_words),
+        EmbeddingSentenceEncoder(masked_lm.get_input_embeddings(), mlm_tokenizer, max_length, similarity_threshold),
+    ]
+    goal = UntargetedClassification(wrapper, model_batch_size=batch_size)
+    search = GreedyWordSwapWIR(wir_method="unk")
+    return textattack.Attack(goal, constraints, transformation, search), wrapper
+
+
+# --- running it --------------------------------------------------------------------------------
+
+
+def example_row(example_id: str, label: int, result) -> dict:
+    """One attacked example as a row of ``examples.csv``."""
+    outcome = OUTCOMES[type(result)]
+    original, perturbed = result.original_result, result.perturbed_result
+    skipped = outcome == "skipped"
+    return {"id": example_id, "label": int(label), "original_prediction": int(original.output),
+            "outcome": outcome,
+            "perturbed_text": "" if skipped else perturbed.attacked_text.text,
+            "perturbed_prediction": int(original.output if skipped else perturbed.output),
+            "words_changed": 0 if skipped else len(original.attacked_text.all_words_diff(perturbed.attacked_text)),
+            "queries": int(result.num_queries)}
+
+
+def attack_examples(attack, examples: list[dict]) -> list[dict]:
+    """Attack each example ({id, text, label}); one row per example, in order."""
+    rows = []
+    began, report_every = time.perf_counter(), max(1, len(examples) // 10)
+    for n, example in enumerate(examples, 1):
+        result = attack.attack(example["text"], int(example["label"]))
+        rows.append(example_row(example["id"], example["label"], result))
+        if n % report_every == 0 or n == len(examples):
+            counts = pd.Series([r["outcome"] for r in rows]).value_counts().to_dict()
+            log.info("attacked %d/%d examples (%.2f examples/s): %s", n, len(examples),
+                     n / (time.perf_counter() - began), counts)
+    return rows
+
+
+# --- the workflow's stages ---------------------------------------------------------------------
+
+
+def attack_target(target_dir, masked_lm_dir, sample_path, examples_path, summary_path, succeeded_path,
+                  settings: dict, max_length: int) -> dict:
+    """Attack one fine-tuned sentiment classifier on the sample; write its examples, its
+    summary (Table 3's numbers) and the sorted ids of the successfully attacked examples."""
+    tokenizer = load_tokenizer(target_dir)
+    classifier = load_model(AutoModelForSequenceClassification, target_dir)
+    masked_lm = load_masked_lm(masked_lm_dir)
+    attack, wrapper = build_attack(classifier, tokenizer, masked_lm, load_tokenizer(masked_lm_dir),
+                                   candidates=settings["candidates"], max_length=max_length,
+                                   max_percent_words=settings["max_percent_words"],
+                                   similarity_threshold=settings["similarity_threshold"],
+                                   batch_size=settings["batch_size"])
+    log.info("%s", attack)
+    examples = list(data.load_sentiment(sample_path))
+    began = time.perf_counter()
+    rows = attack_examples(attack, examples)
+    seconds = time.perf_counter() - began
+    summary = compare.attack_summary([r["outcome"] for r in rows], [r["queries"] for r in rows])
+    # Wall times go to the log only: the summary is the same on every run.
+    summary.update(max_length=max_length, settings=settings)
+    log.info("%d examples in %.0fs, %.0f%% of it answering target queries; %s", len(rows), seconds,
+             100 * wrapper.query_seconds / max(seconds, 1e-9),
+             {k: summary[k] for k in compare.TABLE3_COLUMNS[1:]})
+    data.write_csv(pd.DataFrame(rows, columns=EXAMPLE_COLUMNS), examples_path)
+    data.write_json(summary, summary_path)
+    data.write_json(sorted(r["id"] for r in rows if r["outcome"] == "succeeded"), succeeded_path)
+    return summary

@@ -1,0 +1,12 @@
+"""Attack one model's sentiment classifier with BERT-Attack on the sample."""
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+from miniature.runtime import start_job  # noqa: E402
+
+log = start_job(snakemake)
+from miniature import attack  # noqa: E402
+
+attack.attack_target(snakemake.input.target, snakemake.input.masked_lm, snakemake.input.sample,
+                     snakemake.output.examples, snakemake.output.summary, snakemake.output.succeeded,
+                     snakemake.params.settings, snakemake.params.max_length)

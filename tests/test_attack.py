@@ -1,0 +1,199 @@
+"""The BERT-Attack stage against a tiny classifier built here, and textattack offline."""
+
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
+
+from miniature import compare, data, finetune, models, sentiment
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOOD = ("good", "great", "superb", "lovely")
+BAD = ("bad", "awful", "poor", "dull")
+
+
+def keyword_reviews(n: int, seed: int, prefix: str) -> list[dict]:
+    """Reviews whose label is told by one adjective, among sentences that say nothing."""
+    rng = random.Random(seed)
+    fillers = ("i saw it on sunday", "it was long", "my friend came too", "the hall was full", "we had tea after")
+    rows = []
+    for i in range(n):
+        label = i % 2
+        adjective = rng.choice(GOOD if label else BAD)
+        subject = rng.choice(("the film", "this movie", "the story", "the cast"))
+        text = f"{rng.choice(fillers)}. {subject} was {adjective}. {rng.choice(fillers)}."
+        rows.append({"id": f"{prefix}-{i:04d}", "text": text, "label": label})
+    return rows
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models gain nothing from a second thread, and on a busy machine threads wait for each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A tiny BERT pre-trained (masked-LM + next sentence) on keyword reviews, and its
+    sentiment classifier fine-tuned with the workflow's own code."""
+    root = tmp_path_factory.mktemp("tiny-attack")
+    train, test = keyword_reviews(400, 1, "train"), keyword_reviews(60, 2, "test")
+    data.write_jsonl(train, root / "train.jsonl")
+    data.write_jsonl(test, root / "test.jsonl")
+    documents = [r["text"] for r in keyword_reviews(1500, 3, "corpus")]
+    tokenizer = models.train_tokenizer(documents, vocab_size=200, max_length=64)
+    torch.manual_seed(0)
+    model = models.new_bert(tokenizer, layers=2, hidden=32, heads=2, intermediate=64, max_length=64)
+    models.pretrain(model, tokenizer, models.pretraining_examples(tokenizer, documents, 64, 0), steps=300, seed=0,
+                    batch_size=32, learning_rate=3e-3, warmup_ratio=0.05)
+    models.save_model(model, tokenizer, root / "pretrained")
+    settings = {"steps": 200, "batch_size": 16, "learning_rate": 1e-3, "warmup_ratio": 0.1, "weight_decay": 0.0,
+                "max_grad_norm": 1.0, "max_length": 64, "checkpoint_every": 1000}
+    metrics = finetune.finetune_sentiment(root / "pretrained", root / "train.jsonl", root / "test.jsonl",
+                                          root / "classifier", settings, seed=0)
+    return root, metrics
+
+
+def test_sentiment_fine_tuning_learns_the_keyword_task(tiny):
+    root, metrics = tiny
+    saved = json.loads((root / "classifier" / "metrics.json").read_text())
+    assert saved == {"accuracy": metrics["accuracy"], "examples": 60}
+    assert metrics["accuracy"] >= 0.9
+    assert (root / "classifier" / "training.json").is_file()
+
+
+@pytest.fixture(scope="module")
+def attacked(tiny):
+    from miniature import attack
+
+    root, _ = tiny
+    tokenizer = models.load_tokenizer(root / "classifier")
+    classifier = models.load_model(AutoModelForSequenceClassification, root / "classifier")
+    masked_lm = models.load_model(AutoModelForMaskedLM, root / "pretrained")
+    recipe, _ = attack.build_attack(classifier, tokenizer, masked_lm, models.load_tokenizer(root / "pretrained"),
+                                    candidates=3, max_length=64)
+    examples = list(data.load_sentiment(root / "test.jsonl"))[:20]
+    return recipe, examples, attack.attack_examples(recipe, examples), classifier, tokenizer
+
+
+def test_attack_changes_predictions_and_successes_hold_when_rescored(attacked):
+    _, examples, rows, classifier, tokenizer = attacked
+    assert [r["id"] for r in rows] == [e["id"] for e in examples]
+    succeeded = [r for r in rows if r["outcome"] == "succeeded"]
+    assert succeeded, "the attack changed no prediction"
+    by_id = {e["id"]: e for e in examples}
+
+    def rescore(text):  # one text at a time, without the attack's batching
+        with torch.no_grad():
+            return int(classifier(**tokenizer(text, return_tensors="pt")).logits.argmax())
+
+    from textattack.shared import AttackedText
+
+    from miniature.attack import NLTK_DATA
+
+    stop_words = set((NLTK_DATA / "corpora" / "stopwords" / "english").read_text().split())
+    for row in rows:
+        original = by_id[row["id"]]["text"]
+        assert rescore(original) == row["original_prediction"]
+        if row["outcome"] == "skipped":
+            assert row["original_prediction"] != row["label"] and row["perturbed_text"] == ""
+            continue
+        assert row["original_prediction"] == row["label"]
+        assert rescore(row["perturbed_text"]) == row["perturbed_prediction"]
+        if row["outcome"] == "succeeded":
+            assert row["perturbed_text"] != original
+            assert row["perturbed_prediction"] != row["label"]
+            before, after = AttackedText(original), AttackedText(row["perturbed_text"])
+            changed = before.all_words_diff(after)
+            assert len(changed) == row["words_changed"]
+            assert 1 <= len(changed) <= math.ceil(0.4 * len(before.words))
+            assert not {before.words[i] for i in changed} & stop_words
+        else:
+            assert row["perturbed_prediction"] == row["label"]
+
+
+def test_table3_numbers_agree_with_textattacks_own_metrics(attacked):
+    from textattack.metrics import AttackQueries, AttackSuccessRate
+
+    from miniature import attack
+
+    recipe, examples, rows, _, _ = attacked
+    results = [recipe.attack(e["text"], int(e["label"])) for e in examples]
+    assert [attack.example_row(e["id"], e["label"], r) for e, r in zip(examples, results)] == rows
+    ours = compare.attack_summary([r["outcome"] for r in rows], [r["queries"] for r in rows])
+    theirs = AttackSuccessRate().calculate(results)
+    assert ours["original_accuracy"] == pytest.approx(theirs["original_accuracy"], abs=0.01)
+    assert ours["after_attack_accuracy"] == pytest.approx(theirs["attack_accuracy_perc"], abs=0.01)
+    assert ours["attack_success_rate"] == pytest.approx(theirs["attack_success_rate"], abs=0.01)
+    assert ours["avg_queries"] == pytest.approx(AttackQueries().calculate(results)["avg_num_queries"], abs=0.01)
+
+
+def test_window_constraint_keeps_only_words_the_classifier_reads(tiny):
+    from textattack.shared import AttackedText
+
+    from miniature import attack
+
+    root, _ = tiny
+    tokenizer = models.load_tokenizer(root / "classifier")
+    text = AttackedText("the film was good. " * 10)  # 5 tokens per sentence, 40 words
+    window = attack.WithinModelWindow(tokenizer, max_length=12)  # [CLS] + 10 tokens + [SEP]
+    assert window._get_modifiable_indices(text) == set(range(8))  # two whole sentences
+    assert attack.WithinModelWindow(tokenizer, 64)._get_modifiable_indices(text) == set(range(40))
+
+
+def test_attack_sample_is_balanced_and_the_same_for_a_seed(tmp_path):
+    rows = keyword_reviews(50, 0, "test")
+    data.write_jsonl(rows, tmp_path / "test.jsonl")
+    assert sentiment.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "a.jsonl", 10, seed=3) == 10
+    sentiment.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "b.jsonl", 10, seed=3)
+    sample = list(data.load_sentiment(tmp_path / "a.jsonl"))
+    assert sample == list(data.load_sentiment(tmp_path / "b.jsonl"))
+    assert sorted(r["label"] for r in sample) == [0] * 5 + [1] * 5
+    assert {r["id"] for r in sample} <= {r["id"] for r in rows}
+    with pytest.raises(ValueError, match="larger than the sentiment test split"):
+        sentiment.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "c.jsonl", 51, seed=3)
+
+
+def test_attack_module_imports_offline_from_a_clean_home(tmp_path):
+    """No NLTK data, no textattack cache, no hub, no network: the import must still work and
+    the stop words must be the project's."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("NLTK_DATA", "TA_CACHE_DIR", "HF_HOME", "XDG_CACHE_HOME")}
+    env.update(HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1",
+               # Any connection attempt goes to a closed local port and fails at once.
+               HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="",
+               http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9", no_proxy="")
+    log_file = tmp_path / "job.log"
+    code = textwrap.dedent(f"""
+        import logging
+        logging.basicConfig(level=logging.INFO, handlers=[logging.FileHandler({str(log_file)!r}, mode="w")])
+        logging.getLogger("miniature.attack_job").info("before the import")
+        import nltk
+        import miniature.attack as attack
+        import textattack
+        from textattack.constraints.pre_transformation import StopwordModification
+        words = open(attack.NLTK_DATA / "corpora" / "stopwords" / "english").read().split()
+        assert StopwordModification().stopwords == set(words), "not the project's stop words"
+        logging.getLogger("miniature.attack_job").info("after the import")
+        attack.log.info("from the module")
+        print("imported", textattack.__name__)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "imported textattack" in result.stdout
+    assert "Downloading" not in result.stderr
+    # The job's log file still gets every message: textattack's import closes it and silences loggers.
+    assert [line.split(":")[-1] for line in log_file.read_text().splitlines()] == [
+        "before the import", "after the import", "from the module"]
