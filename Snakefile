@@ -14,6 +14,7 @@ if not workflow.overwrite_configfiles:
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
+include: "rules/compress.smk"
 include: "rules/finetune.smk"
 include: "rules/predict.smk"
 include: "rules/errors.smk"
@@ -31,7 +32,8 @@ rule all:
     default_target: True
     input:
         "results/table2.csv",
-        "results/table3.csv",
+        "results/models.csv",
+        *(["results/table3.csv"] if ATTACKED else []),
         "results/agreement.csv",
         "results/report.html",
         rules.figures.output,

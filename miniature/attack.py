@@ -71,10 +71,10 @@ from textattack.goal_functions import UntargetedClassification  # noqa: E402
 from textattack.models.wrappers import ModelWrapper  # noqa: E402
 from textattack.search_methods import GreedyWordSwapWIR  # noqa: E402
 from textattack.transformations import WordSwapMaskedLM  # noqa: E402
-from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification  # noqa: E402
+from transformers import AutoModelForSequenceClassification  # noqa: E402
 
 from miniature import compare, data, sentiment  # noqa: E402
-from miniature.models import load_model, load_tokenizer  # noqa: E402
+from miniature.models import load_masked_lm, load_model, load_tokenizer  # noqa: E402
 
 if _tokenizers_parallelism is None:
     os.environ.pop("TOKENIZERS_PARALLELISM", None)
@@ -270,7 +270,7 @@ def attack_target(target_dir, masked_lm_dir, sample_path, examples_path, summary
     summary (Table 3's numbers) and the sorted ids of the successfully attacked examples."""
     tokenizer = load_tokenizer(target_dir)
     classifier = load_model(AutoModelForSequenceClassification, target_dir)
-    masked_lm = load_model(AutoModelForMaskedLM, masked_lm_dir)
+    masked_lm = load_masked_lm(masked_lm_dir)
     attack, wrapper = build_attack(classifier, tokenizer, masked_lm, load_tokenizer(masked_lm_dir),
                                    candidates=settings["candidates"], max_length=max_length,
                                    max_percent_words=settings["max_percent_words"],

@@ -91,11 +91,11 @@ def _check_references(config: dict) -> None:
     for key in models:
         parent = model_parent(config, key)
         if parent is not None and parent not in models:
-            raise ConfigError(f"config error: models.{key}.build: {parent!r} is not one of the models")
+            raise ConfigError(f"config error: models.{key}.compress: {parent!r} is not one of the models")
         seen = {key}
         while parent is not None:
             if parent in seen:
-                raise ConfigError(f"config error: models.{key}.build: models depend on each other in a cycle")
+                raise ConfigError(f"config error: models.{key}.compress: models depend on each other in a cycle")
             seen.add(parent)
             parent = model_parent(config, parent)
     agreement = config.get("agreement", {})
@@ -111,30 +111,85 @@ def _check_references(config: dict) -> None:
         raise ConfigError(f"config error: attack.masked_lm: {masked_lm!r} is not one of the models "
                           f"({', '.join(models)}); give a model key or a source (hub or path)")
     for key, spec in models.items():
-        recipe = spec.get("build", {})
-        if recipe.get("recipe") == "truncate" and "build" in models[recipe["from"]]:
-            n_layers = models[recipe["from"]]["build"].get("layers")
-            if n_layers is not None and max(recipe["keep_layers"]) >= n_layers:
-                raise ConfigError(
-                    f"config error: models.{key}.build.keep_layers: {recipe['from']!r} has only {n_layers} layers")
+        if "sha256" in spec and model_source(config, key) not in ("path", "package"):
+            raise ConfigError(f"config error: models.{key}.sha256: only path and package sources have a weights "
+                              "file to check")
+        recipe = spec.get("compress")
+        if recipe is None:
+            continue
+        where = f"config error: models.{key}.compress"
+        if recipe["method"] == "dynamic_int8" and recipe["stage"] != "finetuned":
+            raise ConfigError(f"{where}.stage: an int8 model cannot be fine-tuned; dynamic_int8 needs stage: finetuned")
+        parent_layers = known_layers(config, recipe["from"])
+        if parent_layers is None:
+            continue
+        if recipe["method"] == "layer_drop" and max(recipe["keep"]) >= parent_layers:
+            raise ConfigError(f"{where}.keep: {recipe['from']!r} has only {parent_layers} layers")
+        if recipe["method"] == "distil" and "hidden" not in recipe and recipe["layers"] > parent_layers:
+            raise ConfigError(f"{where}.layers: a student started from {recipe['from']!r}'s layers can have at most "
+                              f"{parent_layers}")
 
 
 # --- derived views used by the rules ---------------------------------------------------------
 
+SOURCES = ("hub", "path", "package", "build", "compress")
+
 
 def model_source(config: dict, key: str) -> str:
-    """``hub``, ``path`` or ``build``."""
-    return next(s for s in ("hub", "path", "build") if s in config["models"][key])
+    """``hub``, ``path``, ``package``, ``build`` or ``compress``."""
+    return next(s for s in SOURCES if s in config["models"][key])
 
 
 def model_parent(config: dict, key: str) -> str | None:
-    """The model a built model is made from (teacher or truncation source), if any."""
-    recipe = config["models"][key].get("build", {})
-    return recipe.get("teacher") or recipe.get("from")
+    """The model a compressed model is made from, if any."""
+    return config["models"][key].get("compress", {}).get("from")
+
+
+def known_layers(config: dict, key: str) -> int | None:
+    """Encoder layers of a model the workflow builds, when the config alone tells."""
+    spec = config["models"][key]
+    if "build" in spec:
+        return spec["build"]["layers"]
+    recipe = spec.get("compress")
+    if recipe is None:
+        return None
+    if recipe["method"] == "layer_drop":
+        return len(recipe["keep"])
+    if recipe["method"] == "distil":
+        return recipe["layers"]
+    return known_layers(config, recipe["from"])
 
 
 def models_built_by(config: dict, recipe: str) -> list[str]:
     return [k for k, m in config["models"].items() if m.get("build", {}).get("recipe") == recipe]
+
+
+def compressed_at(config: dict, stage: str) -> list[str]:
+    """Keys of the models compressed at ``stage`` (``pretrained`` or ``finetuned``)."""
+    return [k for k, m in config["models"].items() if m.get("compress", {}).get("stage") == stage]
+
+
+def fine_tuned_by_workflow(config: dict) -> list[str]:
+    """QA keys (:func:`qa_models`) that get fine-tuning jobs: all but the post-training compressions."""
+    post_training = set(compressed_at(config, "finetuned"))
+    return [k for k in qa_models(config) if k not in post_training]
+
+
+def describe_source(config: dict, key: str) -> str:
+    """A one-line description of where a model comes from (for results/models.csv)."""
+    spec = config["models"][key]
+    kind = model_source(config, key)
+    if kind == "hub":
+        return f"hub {spec['hub']['id']}@{spec['hub']['revision'][:7]}"
+    if kind == "path":
+        return f"path {spec['path']}"
+    if kind == "package":
+        return f"package {spec['package']['name']}=={spec['package']['version']}"
+    recipe = dict(spec[kind])
+    name = recipe.pop("recipe", None) or recipe.pop("method")
+    if kind == "compress":
+        name = f"{name} of {recipe.pop('from')} ({recipe.pop('stage')})"
+    return " ".join([name, *(f"{k}={v}" for k, v in recipe.items())])
 
 
 def model_pairs(config: dict) -> list[tuple[str, str]]:
@@ -172,9 +227,18 @@ def finetune_seed(config: dict, key: str) -> int:
 
 def finetune_settings(config: dict, key: str, task: str = "qa") -> dict:
     """Fine-tuning settings of one model (or the seed baseline, which shares the reference's):
-    the shared ones with its own overrides on top."""
-    settings = dict(config.get("finetune", {}).get(task, {}))
-    override = config["models"][base_model(config, key)].get("finetune", {}).get(task, {})
+    the shared ones with its own overrides on top.
+
+    A post-training compression (stage finetuned) starts from its parent's settings, so its
+    test windows are cut as its parent's training windows were.
+    """
+    key = base_model(config, key)
+    spec = config["models"][key].get("compress", {})
+    if spec.get("stage") == "finetuned":
+        settings = finetune_settings(config, spec["from"], task)
+    else:
+        settings = dict(config.get("finetune", {}).get(task, {}))
+    override = config["models"][key].get("finetune", {}).get(task, {})
     if "steps" in override or "epochs" in override:
         settings.pop("steps", None)
         settings.pop("epochs", None)

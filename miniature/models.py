@@ -5,17 +5,17 @@ Every model the workflow compares is first materialised as a ``save_pretrained``
 the masked-LM head stays available (the attack uses it) and every later stage loads all
 models the same way. Loading never runs repository code and never unpickles weights.
 
-The build recipes make the demo's family the way real compressed models are made:
-``pretrain`` (masked-LM + next-sentence prediction from scratch, like BERT and Google's
-small BERTs), ``distil`` (a student trained to match a teacher's output distributions,
-like DistilBERT) and ``truncate`` (keep some encoder layers, drop the rest).
+The ``pretrain`` build recipe makes the demo's models from scratch (masked-LM + next-sentence
+prediction, like BERT and Google's small BERTs); compressed models (distillation, layer
+dropping, pruning, int8) are made from them by :mod:`miniature.compress`.
 """
 
 from __future__ import annotations
 
 import collections
-import copy
+import hashlib
 import heapq
+import json
 import logging
 import random
 import re
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from transformers import (AutoConfig, AutoModelForPreTraining, AutoTokenizer, BertConfig, BertForPreTraining,
+from transformers import (AutoConfig, AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, BertConfig, BertForPreTraining,
                           BertTokenizerFast, DataCollatorForLanguageModeling)
 
 from miniature import data
-from miniature.inputs import ModelError, check_model_dir
+from miniature.inputs import ModelError, check_model_dir, package_folder
 from miniature.training import discard_checkpoint, fingerprint_of, train
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,28 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # --- loading and saving ----------------------------------------------------------------------
 
 
+COMPRESSION_FILE = "compression.json"  # the recipe of a model made by miniature.compress
+# The weights a fetched model did not come with (its pre-training heads, newly initialised):
+# an untrained masked-LM head would make the attack propose random words.
+NEW_WEIGHTS_FILE = "new_weights.json"
+
+
+def compression_recipe(path: str | Path) -> dict | None:
+    """The compression recipe a model folder was made with, or None."""
+    recipe = Path(path) / COMPRESSION_FILE
+    return json.loads(recipe.read_text()) if recipe.is_file() else None
+
+
 def load_model(model_class, path: str | Path, **kwargs):
-    """``model_class.from_pretrained`` on a local folder: safetensors only, no remote code."""
+    """``model_class.from_pretrained`` on a local folder: safetensors only, no remote code.
+
+    An int8 folder (see :mod:`miniature.compress`) is rebuilt from its int8 tensors.
+    """
     check_model_dir(path)
+    if (compression_recipe(path) or {}).get("method") == "dynamic_int8":
+        from miniature.compress import load_int8
+
+        return load_int8(model_class, path)
     return model_class.from_pretrained(str(path), use_safetensors=True, trust_remote_code=False, **kwargs)
 
 
@@ -58,19 +77,89 @@ def save_model(model, tokenizer, path: str | Path, json_files: dict | None = Non
             data.write_json(obj, tmp / name)
 
 
-def fetch_model(out_dir: str | Path, hub: dict | None = None, path: str | None = None) -> None:
-    """Materialise a hub model (pinned revision) or a local folder as a pre-training checkpoint."""
-    if path is not None:
-        check_model_dir(path)
-        source, extra = str(path), {}
-    else:
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_weights(folder: str | Path, sha256: str) -> None:
+    """Stop unless the folder's ``model.safetensors`` has exactly the expected sha256."""
+    weights = Path(folder) / "model.safetensors"
+    if not weights.is_file():
+        raise ModelError(f"{weights}: not found, so its sha256 cannot be checked")
+    actual = sha256_of(weights)
+    if actual != sha256:
+        raise ModelError(f"{weights}: sha256 {actual} does not match the expected {sha256}; "
+                         "these are not the weights the config names, refusing to use them")
+
+
+def fetch_model(out_dir: str | Path, hub: dict | None = None, path: str | None = None, package: dict | None = None,
+                sha256: str | None = None, seed: int = 0) -> None:
+    """Materialise a hub model (pinned revision), a local folder or a folder shipped in an
+    installed package as a pre-training checkpoint.
+
+    A source without pre-training heads (e.g. a sentence-transformers ``BertModel``) gets
+    new, seeded heads; fine-tuning replaces them with a task head anyway.
+    """
+    if hub is not None:
         source, extra = hub["id"], {"revision": hub["revision"]}
+    else:
+        source, extra = str(path if path is not None else package_folder(**package)), {}
+        check_model_dir(source)
+        if sha256 is not None:
+            verify_weights(source, sha256)
+            log.info("%s/model.safetensors: sha256 %s as expected", source, sha256)
     config = AutoConfig.from_pretrained(source, trust_remote_code=False, **extra)
     if getattr(config, "auto_map", None):
         raise ModelError(f"{source}: its config asks for custom code (auto_map); miniature never runs remote code")
-    model = AutoModelForPreTraining.from_pretrained(source, use_safetensors=True, trust_remote_code=False, **extra)
+    torch.manual_seed(seed)
+    model, info = AutoModelForPreTraining.from_pretrained(source, use_safetensors=True, trust_remote_code=False,
+                                                          output_loading_info=True, **extra)
+    new = sorted(info["missing_keys"])
+    if new:
+        log.info("%s has no pre-training heads; new ones: %s", source, ", ".join(new))
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **extra)
-    save_model(model, tokenizer, out_dir)
+    save_model(model, tokenizer, out_dir, json_files={NEW_WEIGHTS_FILE: new} if new else None)
+
+
+def load_masked_lm(path: str | Path):
+    """A model with its masked-LM head, refused when that head was newly initialised when the
+    model was fetched (a sentence encoder's weights, say): it was never trained to fill in words."""
+    recorded = Path(path) / NEW_WEIGHTS_FILE
+    untrained = [k for k in json.loads(recorded.read_text()) if k.startswith("cls.predictions")] \
+        if recorded.is_file() else []
+    if untrained:
+        raise ModelError(f"{path}: its masked-LM head was not in the weights it was fetched from "
+                         f"({', '.join(untrained)} are untrained); the attack needs a model pre-trained "
+                         "with masked-LM (set attack.masked_lm to one)")
+    return load_model(AutoModelForMaskedLM, path)
+
+
+def weights_summary(folder: str | Path) -> dict:
+    """Parameters (int8 scales and zero points not counted), non-zero parameters and bytes of
+    a model folder's safetensors files, read from the files without building the model."""
+    from safetensors import safe_open
+
+    parameters = nonzero = size = 0
+    for file in sorted(Path(folder).glob("*.safetensors")):
+        size += file.stat().st_size
+        with safe_open(str(file), framework="pt") as f:
+            for key in f.keys():
+                if key.endswith((".weight.scale", ".weight.zero_point")):
+                    continue
+                tensor = f.get_tensor(key)
+                parameters += tensor.numel()
+                nonzero += int(torch.count_nonzero(tensor))
+    return {"parameters": parameters, "nonzero_parameters": nonzero, "size_bytes": size}
+
+
+def describe_model(folder: str | Path) -> dict:
+    """Size and shape of a saved model: ``weights_summary`` plus its layers and hidden size."""
+    config = AutoConfig.from_pretrained(str(folder), trust_remote_code=False)
+    return {**weights_summary(folder), "layers": config.num_hidden_layers, "hidden": config.hidden_size}
 
 
 def parameter_count(model: torch.nn.Module) -> int:
@@ -248,28 +337,16 @@ def distil(student: BertForPreTraining, teacher: BertForPreTraining, tokenizer, 
         hard_loss, (mlm_logits, nsp_logits) = _pretraining_loss(m, batch)
         with torch.no_grad():
             teacher_mlm, teacher_nsp, _ = _pretraining_outputs(teacher, batch)
-        return (_soft_kl(mlm_logits, teacher_mlm, temperature) + _soft_kl(nsp_logits, teacher_nsp, temperature)
+        return (soft_kl(mlm_logits, teacher_mlm, temperature) + soft_kl(nsp_logits, teacher_nsp, temperature)
                 + hard_loss)
 
     return train(student, examples, _masking_collator(tokenizer), loss_fn, steps=steps, seed=seed, **settings)
 
 
-def _soft_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+def soft_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return F.kl_div(F.log_softmax(student_logits / temperature, dim=-1),
                     F.softmax(teacher_logits / temperature, dim=-1),
                     reduction="batchmean") * temperature**2
-
-
-def truncate(model, keep_layers: list[int]):
-    """A copy of ``model`` with only the given encoder layers (in the given order)."""
-    n_layers = model.config.num_hidden_layers
-    if max(keep_layers) >= n_layers:
-        raise ModelError(f"keep_layers {keep_layers}: the model has only {n_layers} layers")
-    model = copy.deepcopy(model)
-    encoder = model.base_model.encoder
-    encoder.layer = torch.nn.ModuleList(encoder.layer[i] for i in keep_layers)
-    model.config.num_hidden_layers = len(keep_layers)
-    return model
 
 
 # --- stages: files in, files out (called by the workflow's scripts) --------------------------
@@ -290,7 +367,7 @@ def _shape(recipe: dict) -> dict:
     return {k: recipe[k] for k in ("layers", "hidden", "heads", "intermediate")}
 
 
-def _train_settings(settings: dict) -> dict:
+def pretraining_settings(settings: dict) -> dict:
     return {k: settings[k] for k in ("batch_size", "learning_rate", "warmup_ratio")}
 
 
@@ -305,33 +382,6 @@ def build_pretrained(corpus, tokenizer_dir, out_dir, recipe: dict, settings: dic
              _shape(recipe), parameter_count(model), len(examples), recipe["steps"])
     pretrain(model, tokenizer, examples, recipe["steps"], seed, checkpoint_dir=checkpoint_dir,
              fingerprint=fingerprint_of([recipe, settings, seed], corpus, tokenizer_dir),
-             **_train_settings(settings))
+             **pretraining_settings(settings))
     save_model(model, tokenizer, out_dir)
     discard_checkpoint(checkpoint_dir)
-
-
-def build_distilled(corpus, tokenizer_dir, teacher_dir, out_dir, recipe: dict, settings: dict, seed: int,
-                    checkpoint_dir=None) -> None:
-    """The ``distil`` recipe: a new student of the recipe's shape, distilled from the teacher."""
-    tokenizer = load_tokenizer(tokenizer_dir)
-    teacher = load_model(BertForPreTraining, teacher_dir)
-    examples = pretraining_examples(tokenizer, read_corpus(corpus), settings["max_length"], seed)
-    torch.manual_seed(seed)
-    student = new_bert(tokenizer, **_shape(recipe), max_length=settings["max_length"])
-    log.info("distilling %s (%d parameters) from a teacher of %d parameters for %d steps",
-             _shape(recipe), parameter_count(student), parameter_count(teacher), recipe["steps"])
-    distil(student, teacher, tokenizer, examples, recipe["steps"], seed,
-           temperature=recipe.get("temperature", 2.0), checkpoint_dir=checkpoint_dir,
-           fingerprint=fingerprint_of([recipe, settings, seed], corpus, tokenizer_dir, teacher_dir),
-           **_train_settings(settings))
-    save_model(student, tokenizer, out_dir)
-    discard_checkpoint(checkpoint_dir)
-
-
-def build_truncated(parent_dir, out_dir, keep_layers: list[int]) -> None:
-    """The ``truncate`` recipe: the parent with only ``keep_layers`` of its encoder layers."""
-    parent = load_model(AutoModelForPreTraining, parent_dir)
-    model = truncate(parent, keep_layers)
-    log.info("kept layers %s of %d: %d -> %d parameters", keep_layers, parent.config.num_hidden_layers,
-             parameter_count(parent), parameter_count(model))
-    save_model(model, load_tokenizer(parent_dir), out_dir)

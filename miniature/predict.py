@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import torch
 from transformers import AutoModelForQuestionAnswering
 
 from miniature import data, qa, squad
@@ -13,10 +14,10 @@ from miniature.models import load_model, load_tokenizer
 log = logging.getLogger(__name__)
 
 
-def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metrics_path,
+def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metrics_path, timing_path,
                max_length: int, doc_stride: int, settings: dict) -> dict:
-    """Write {id: answer} ("" = no answer), {id: null score minus best span score} and the
-    official SQuAD 2.0 metrics of those answers."""
+    """Write {id: answer} ("" = no answer), {id: null score minus best span score}, the
+    official SQuAD 2.0 metrics of those answers, and how long answering took."""
     tokenizer = load_tokenizer(model_dir)
     model = load_model(AutoModelForQuestionAnswering, model_dir)
     dataset = data.load_qa(test_path)
@@ -32,4 +33,8 @@ def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metric
     data.write_json(answers, predictions_path)
     data.write_json(margins, null_margins_path)
     data.write_json(metrics, metrics_path)
+    data.write_json({"questions": len(answers), "seconds": round(seconds, 3),
+                     "ms_per_question": round(1000 * seconds / max(1, len(answers)), 3),
+                     "threads": torch.get_num_threads(), "batch_size": settings["batch_size"],
+                     "bf16": settings["bf16"]}, timing_path)
     return metrics

@@ -23,6 +23,9 @@ from transformers import get_linear_schedule_with_warmup
 
 log = logging.getLogger(__name__)
 
+# The fine-tuning settings (config finetune.<task>) that train() takes as they are.
+TRAIN_KEYS = ("batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "checkpoint_every")
+
 
 def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
     """The batches of one epoch, a pure function of (seed, epoch).

@@ -20,12 +20,13 @@ SET_COMPARISONS = {
         "key": str(config["knn"]["k"]),
         "universe": "results/data/qa/challenge.json",
     },
+}
+if ATTACKED:
     # The attacked sentiment reviews whose prediction BERT-Attack changed.
-    "adversarial": {
+    SET_COMPARISONS["adversarial"] = {
         "sets": "results/attack/{model}/succeeded.json",
         "universe": "results/data/sentiment/attack_sample.jsonl",
-    },
-}
+    }
 
 
 rule agreement_pair:

@@ -22,7 +22,7 @@ rule fetch_attack_masked_lm:
 
 rule attack:
     input:
-        target="results/finetune/sentiment/{model}",
+        target=lambda wc: finetuned_model(wc.model, "sentiment"),
         masked_lm=attack_masked_lm(),
         sample="results/data/sentiment/attack_sample.jsonl",
     output:

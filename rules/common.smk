@@ -45,6 +45,20 @@ QA_SPLITS = list(config["data"]["qa"])
 # under a derived key. QA_MODELS are the keys with QA jobs: the models and that baseline.
 SEED_BASELINE = cfg.seed_baseline(config)
 QA_MODELS = cfg.qa_models(config)
+# QA keys with fine-tuning jobs: all but the post-training compressions (compress, stage
+# finetuned), whose fine-tuned model is made by compress_finetuned from their parent's.
+FINETUNED = cfg.fine_tuned_by_workflow(config)
+POST_TRAINING = cfg.compressed_at(config, "finetuned")
+COMPRESSED = POST_TRAINING + cfg.compressed_at(config, "pretrained")
+# The adversarial characteristic (sentiment classifiers, BERT-Attack, Table 3) runs when the
+# config has sentiment data; without it Table 2 has no adversarial column.
+ATTACKED = "sentiment" in config["data"]
+# Each task's training split (the files rules/data.smk writes).
+TRAIN_SPLIT = {
+    "qa": "results/data/qa/train.json",
+    "sentiment": "results/data/sentiment/train.jsonl",
+}
+TASKS = ["qa", "sentiment"] if ATTACKED else ["qa"]
 # Every K a comparison needs (Table 2's and Figure 1's); neighbours are searched once, at K_MAX.
 KS = sorted({config["knn"]["k"], *config["knn"]["sweep"]})
 K_MAX = max(KS)
@@ -80,11 +94,26 @@ wildcard_constraints:
     a=any_of(MODELS),
     b=any_of(MODELS),
     qa_split=any_of(QA_SPLITS),
+    task=any_of(TASKS),
     sentiment_split=any_of(list(config["data"].get("sentiment", {}))),
 
 
 def model_dir(key):
+    """The pre-trained checkpoint of a model key (every key has one, see rules/compress.smk)."""
     return f"results/models/{key}"
+
+
+def finetuned_model(key, task="qa"):
+    """The fine-tuned model of a model key for a task, wherever it is made.
+
+    Every stage that uses fine-tuned models asks this function (never builds the path
+    itself): a model is fine-tuned by the task's fine-tuning rule, which must match only
+    the keys in FINETUNED, except a post-training compression, which compress_finetuned
+    makes from its parent's fine-tuned model for the same task.
+    """
+    if key in POST_TRAINING:
+        return f"results/compress/{task}/{key}"
+    return f"results/finetune/{task}/{key}"
 
 
 def pair_files(comparison, pairs=PAIRS):
@@ -120,6 +149,16 @@ def qa_setting(name):
 
 def recipe(wildcards):
     return config["models"][wildcards.model]["build"]
+
+
+def compression(wildcards):
+    return config["models"][wildcards.model]["compress"]
+
+
+def distils_at(wildcards, stage):
+    """True when the model is distilled at ``stage`` (the only method that needs data)."""
+    spec = compression(wildcards)
+    return spec["method"] == "distil" and spec["stage"] == stage
 
 
 # Where the attack masked-LM is: a model's folder, or its own copy when it has its own source

@@ -81,7 +81,7 @@ rule table2:
         errors=pair_files("errors"),
         representation=pair_files("representation"),
         distribution=pair_files("distribution"),
-        adversarial=pair_files("adversarial"),
+        **({"adversarial": pair_files("adversarial")} if ATTACKED else {}),
     output:
         "results/table2.csv",
     log:
@@ -95,3 +95,24 @@ rule table2:
         pairs=PAIRS,
     script:
         "../scripts/table2.py"
+
+
+rule models_table:
+    input:
+        models=[finetuned_model(key, "qa") for key in MODELS],
+        timings=expand("results/predict/{model}/timing.json", model=MODELS),
+        metrics=expand("results/predict/{model}/metrics.json", model=MODELS),
+    output:
+        "results/models.csv",
+    log:
+        "logs/models_table.log",
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        models=MODELS,
+        sources={key: cfg.describe_source(config, key) for key in MODELS},
+    script:
+        "../scripts/models_table.py"

@@ -8,7 +8,7 @@
 rule embed:
     input:
         pretrained="results/models/{model}",
-        finetuned="results/finetune/qa/{model}",
+        finetuned=lambda wc: finetuned_model(wc.model, "qa"),
         test="results/data/qa/test.json",
         train="results/data/qa/train.json",
         challenge="results/data/qa/challenge.json",

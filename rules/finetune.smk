@@ -5,7 +5,7 @@ rule finetune_qa:
     input:
         # The seed baseline starts from the reference's pre-trained model.
         model=lambda wc: model_dir(cfg.base_model(config, wc.model)),
-        train="results/data/qa/train.json",
+        train=TRAIN_SPLIT["qa"],
     output:
         directory("results/finetune/qa/{model}"),
     log:
@@ -13,7 +13,7 @@ rule finetune_qa:
     benchmark:
         "benchmarks/finetune/qa/{model}.tsv"
     wildcard_constraints:
-        model=any_of(QA_MODELS),
+        model=any_of(FINETUNED),
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
@@ -34,7 +34,7 @@ rule finetune_qa:
 rule finetune_sentiment:
     input:
         model="results/models/{model}",
-        train="results/data/sentiment/train.jsonl",
+        train=TRAIN_SPLIT["sentiment"],
         test="results/data/sentiment/test.jsonl",
     output:
         directory("results/finetune/sentiment/{model}"),
@@ -42,6 +42,8 @@ rule finetune_sentiment:
         "logs/finetune/sentiment/{model}.log",
     benchmark:
         "benchmarks/finetune/sentiment/{model}.tsv"
+    wildcard_constraints:
+        model=any_of(FINETUNED),
     conda:
         "../envs/torch.yaml"
     threads: HEAVY

@@ -3,12 +3,13 @@
 
 rule predict_qa:
     input:
-        model="results/finetune/qa/{model}",
+        model=lambda wc: finetuned_model(wc.model, "qa"),
         test="results/data/qa/test.json",
     output:
         predictions="results/predict/{model}/predictions.json",
         null_margins="results/predict/{model}/null_margins.json",
         metrics="results/predict/{model}/metrics.json",
+        timing="results/predict/{model}/timing.json",
     log:
         "logs/predict/{model}.log",
     benchmark:

@@ -1,4 +1,5 @@
-"""Materialise a hub model (pinned revision) or a local model folder, safetensors only."""
+"""Materialise a hub model (pinned revision), a local model folder or a model shipped in an
+installed package, safetensors only, checking the weights' sha256 where the config gives it."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
@@ -7,5 +8,6 @@ from miniature.runtime import start_job  # noqa: E402
 log = start_job(snakemake, offline="hub" not in snakemake.params.source)
 from miniature import models  # noqa: E402
 
-models.fetch_model(snakemake.output[0], hub=snakemake.params.source.get("hub"),
-                   path=snakemake.params.source.get("path"))
+source = snakemake.params.source
+models.fetch_model(snakemake.output[0], hub=source.get("hub"), path=source.get("path"), package=source.get("package"),
+                   sha256=source.get("sha256"), seed=snakemake.params.seed)

@@ -8,5 +8,6 @@ log = start_job(snakemake)
 from miniature import predict  # noqa: E402
 
 predict.predict_qa(snakemake.input.model, snakemake.input.test, snakemake.output.predictions,
-                   snakemake.output.null_margins, snakemake.output.metrics, snakemake.params.max_length,
+                   snakemake.output.null_margins, snakemake.output.metrics, snakemake.output.timing,
+                   snakemake.params.max_length,
                    snakemake.params.doc_stride, snakemake.params.settings)

@@ -3,8 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from miniature.compare import (TABLE3_COLUMNS, agreement, attack_summary, compare_sets, distribution_record, jaccard,
-                               knn_jaccard, representation_record, table2, table3)
+from miniature.compare import (MODELS_COLUMNS, TABLE3_COLUMNS, agreement, attack_summary, compare_sets,
+                               distribution_record, jaccard, knn_jaccard, models_table, representation_record, table2,
+                               table3)
 
 
 def test_jaccard_identical_disjoint_partial_and_empty():
@@ -88,48 +89,6 @@ def test_distribution_record_per_k():
         distribution_record(flagged_a, flagged_b, k=20)
 
 
-def test_table2_puts_the_adversarial_column_after_the_papers_columns():
-    pairs = [("large", "base"), ("large", "tiny"), ("base", "tiny")]
-    records = {"adversarial": [{"model_a": a, "model_b": b, "jaccard": 0.5} for a, b in pairs],
-               "distribution": [{"model_a": a, "model_b": b, "jaccard": 0.75} for a, b in pairs],
-               "errors": [{"model_a": a, "model_b": b, "jaccard": 0.25} for a, b in pairs]}
-    table = table2(pairs, records)
-    assert list(table.columns) == ["model_a", "model_b", "prediction_errors", "data_distribution", "adversarial"]
-    assert list(table.adversarial) == [0.5] * 3 and list(table.data_distribution) == [0.75] * 3
-
-
-def test_attack_summary_counts_skipped_examples_as_wrong_before_and_after():
-    # 10 examples: 4 attacked successfully, 3 resisted, 3 were wrong before the attack (skipped).
-    outcomes = ["succeeded"] * 4 + ["failed"] * 3 + ["skipped"] * 3
-    queries = [10, 20, 30, 40, 50, 60, 70, 1, 1, 1]
-    s = attack_summary(outcomes, queries)
-    assert (s["examples"], s["succeeded"], s["failed"], s["skipped"]) == (10, 4, 3, 3)
-    assert s["original_accuracy"] == pytest.approx(70.0)      # 7 of 10 right before the attack
-    assert s["after_attack_accuracy"] == pytest.approx(30.0)  # only the 3 failed attacks stay right
-    assert s["absolute_change"] == pytest.approx(-40.0)
-    assert s["pct_change"] == pytest.approx(-40.0 / 70.0 * 100)
-    assert s["attack_success_rate"] == pytest.approx(4 / 7 * 100)
-    assert s["avg_queries"] == pytest.approx(40.0)  # skipped examples' single query is left out
-
-
-def test_attack_summary_edge_cases():
-    all_wrong = attack_summary(["skipped", "skipped"], [1, 1])
-    assert all_wrong["original_accuracy"] == 0 and all_wrong["after_attack_accuracy"] == 0
-    assert math.isnan(all_wrong["pct_change"]) and math.isnan(all_wrong["attack_success_rate"])
-    robust = attack_summary(["failed"] * 4, [5] * 4)
-    assert robust["absolute_change"] == 0 and robust["pct_change"] == 0 and robust["attack_success_rate"] == 0
-    with pytest.raises(ValueError, match="unknown attack outcomes"):
-        attack_summary(["succeeded", "maximized"], [1, 1])
-    with pytest.raises(ValueError):
-        attack_summary([], [])
-
-
-def test_table3_keeps_target_order_and_columns():
-    summaries = {"large": attack_summary(["failed", "succeeded"], [3, 5]),
-                 "tiny": attack_summary(["succeeded", "skipped"], [2, 1])}
-    table = table3(summaries)
-    assert list(table.columns) == TABLE3_COLUMNS
-    assert list(table["target"]) == ["large", "tiny"]
-    assert list(table["original_accuracy"]) == [100.0, 50.0]
-    assert list(table["after_attack_accuracy"]) == [50.0, 0.0]
-    assert list(table["pct_change"]) == [-50.0, -100.0]
+from miniature.compare import (MODELS_COLUMNS, TABLE3_COLUMNS, agreement, attack_summary, compare_sets,
+                               distribution_record, jaccard, knn_jaccard, models_table, representation_record, table2,
+                               table3)

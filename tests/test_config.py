@@ -55,20 +55,33 @@ def _mutations():
         ("wrong type", set_(["models", "large", "build", "layers"], "four"), "models.large.build.layers: 'four' is not of type 'integer'"),
         ("missing field", drop(["models", "large", "build", "steps"]), "models.large.build: missing required field 'steps'"),
         ("two sources", set_(["models", "large", "path"], "x"), "models.large: a model is given by exactly one source"),
-        ("unknown teacher", set_(["models", "distil", "build", "teacher"], "nope"), "models.distil.build: 'nope' is not one of the models"),
+        ("unknown parent", set_(["models", "distil", "compress", "from"], "nope"), "models.distil.compress: 'nope' is not one of the models"),
         ("one model only", lambda c: c.update(models={"large": c["models"]["large"]}), "at least two models"),
         ("missing test split", drop(["data", "qa", "test"]), "data.qa: missing required field 'test'"),
         ("unpinned hub revision", set_(["models", "hubby"], {"hub": {"id": "bert-base-uncased", "revision": "main"}}),
          "models.hubby.hub.revision: 'main' does not match"),
         ("steps and epochs", set_(["finetune", "qa", "epochs"], 2), "finetune.qa: training length"),
+        ("keep more layers than exist", set_(["models", "truncated", "compress", "keep"], [0, 9]),
+         "models.truncated.compress.keep: 'large' has only 3 layers"),
+        ("student deeper than its parent", set_(["models", "s"], {"compress": {"from": "large", "method": "distil", "layers": 4, "steps": 5}}),
+         "models.s.compress.layers: a student started from 'large''s layers can have at most 3"),
+        ("int8 then fine-tuned", set_(["models", "int8"], {"compress": {"from": "large", "method": "dynamic_int8", "stage": "pretrained"}}),
+         "models.int8.compress.stage: an int8 model cannot be fine-tuned"),
+        ("prune without sparsity", set_(["models", "pruned"], {"compress": {"from": "large", "method": "magnitude_prune"}}),
+         "models.pruned.compress: missing required field 'sparsity'"),
+        ("setting of another method", set_(["models", "int8"], {"compress": {"from": "large", "method": "dynamic_int8", "keep": [0]}}),
+         "models.int8.compress: key 'keep' does not belong here"),
+        ("unknown method", set_(["models", "int8"], {"compress": {"from": "large", "method": "int4"}}), "models.int8.compress.method: 'int4' is not one of"),
+        ("checksum of a built model", set_(["models", "large", "sha256"], "0" * 64),
+         "models.large.sha256: only path and package sources"),
+        ("package without version", set_(["models", "pkg"], {"package": {"name": "x", "folder": "m"}}),
+         "models.pkg.package: missing required field 'version'"),
         ("doc_stride for sentiment", set_(["finetune", "sentiment", "doc_stride"], 32),
          "finetune.sentiment: key 'doc_stride' does not belong here"),
         ("attack masked-LM not a model", set_(["attack", "masked_lm"], "bert"),
          "attack.masked_lm: 'bert' is not one of the models"),
         ("unknown attack setting", set_(["attack", "k"], 3), "attack: unknown key 'k'"),
-        ("no sentiment data", drop(["data", "sentiment"]), "data: missing required field 'sentiment'"),
-        ("keep more layers than exist", set_(["models", "truncated", "build", "keep_layers"], [0, 9]),
-         "models.truncated.build.keep_layers"),
+        ("no QA data", drop(["data", "qa"]), "data: missing required field 'qa'"),
         ("seed baseline with the same seed", set_(["agreement", "baseline_seed"], 0),
          "agreement.baseline_seed: must differ from seed"),
         ("too few resamples", set_(["agreement", "bootstrap_resamples"], 10),
@@ -89,10 +102,20 @@ def test_bad_config_names_the_field(demo, name, mutate, message):
     assert message in str(raised.value)
 
 
-def test_pairs_put_reference_first_then_config_order(demo):
-    pairs = cfg.model_pairs(cfg.validate_config(demo))
-    assert pairs == [("large", "truncated"), ("large", "distil"), ("large", "small"),
-                     ("truncated", "distil"), ("truncated", "small"), ("distil", "small")]
+@pytest.fixture
+def compressions(demo):
+    """The demo with two post-training compressions of the reference added."""
+    demo["models"]["int8"] = {"compress": {"from": "large", "method": "dynamic_int8", "stage": "finetuned"}}
+    demo["models"]["pruned"] = {"compress": {"from": "large", "method": "magnitude_prune", "sparsity": 0.5}}
+    return demo
+
+
+def test_pairs_put_reference_first_then_config_order(compressions):
+    pairs = cfg.model_pairs(cfg.validate_config(compressions))
+    others = ["truncated", "distil", "small", "int8", "pruned"]
+    assert pairs[:5] == [("large", o) for o in others]
+    assert pairs[5:9] == [("truncated", "distil"), ("truncated", "small"), ("truncated", "int8"), ("truncated", "pruned")]
+    assert len(pairs) == 15 and pairs[-1] == ("int8", "pruned")
 
 
 def test_per_model_finetune_override(demo):
@@ -101,6 +124,33 @@ def test_per_model_finetune_override(demo):
     small = cfg.finetune_settings(validated, "small")
     assert small["learning_rate"] == 5e-4 and small["epochs"] == 1 and "steps" not in small
     assert cfg.finetune_settings(validated, "large")["learning_rate"] == demo["finetune"]["qa"]["learning_rate"]
+
+
+def test_compressed_models_and_their_stages(compressions):
+    validated = cfg.validate_config(compressions)
+    assert validated["models"]["int8"]["compress"]["stage"] == "finetuned"
+    assert cfg.compressed_at(validated, "finetuned") == ["int8", "pruned"]
+    assert cfg.compressed_at(validated, "pretrained") == ["truncated", "distil"]
+    assert cfg.fine_tuned_by_workflow(validated) == ["large", "truncated", "distil", "small", "large-seed1"]
+    assert cfg.model_parent(validated, "int8") == "large" and cfg.model_parent(validated, "large") is None
+    assert cfg.known_layers(validated, "truncated") == 2 and cfg.known_layers(validated, "int8") == 3
+    assert cfg.describe_source(validated, "pruned") == "magnitude_prune of large (finetuned) sparsity=0.5"
+    assert cfg.describe_source(validated, "small").startswith("pretrain layers=1 hidden=64")
+
+
+def test_compression_cycle_is_refused(compressions):
+    compressions["models"]["large"] = {"compress": {"from": "int8", "method": "layer_drop", "keep": [0]}}
+    with pytest.raises(cfg.ConfigError, match="in a cycle"):
+        cfg.validate_config(compressions)
+
+
+def test_post_training_compression_inherits_its_parents_settings(compressions):
+    compressions["models"]["large"]["finetune"] = {"qa": {"max_length": 64}}
+    compressions["models"]["int8"]["finetune"] = {"qa": {"batch_size": 8}}
+    validated = cfg.validate_config(compressions)
+    assert cfg.finetune_settings(validated, "int8")["max_length"] == 64  # cut like large's windows
+    assert cfg.finetune_settings(validated, "int8")["batch_size"] == 8
+    assert cfg.finetune_settings(validated, "truncated")["max_length"] == compressions["finetune"]["qa"]["max_length"]
 
 
 def test_seed_baseline_is_a_derived_key_with_the_reference_settings_and_the_other_seed(demo):

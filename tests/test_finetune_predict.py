@@ -42,7 +42,7 @@ def test_finetune_then_predict(splits, tmp_path, build):
     assert summary["steps"] == 6 and summary["windows"] >= 60
     assert json.loads((tmp_path / "qa" / "training.json").read_text())["steps"] == 6
     metrics = predict.predict_qa(tmp_path / "qa", root / "test.json", tmp_path / "p.json", tmp_path / "m.json",
-                                 tmp_path / "metrics.json", 48, 16, PREDICT)
+                                 tmp_path / "metrics.json", tmp_path / "timing.json", 48, 16, PREDICT)
     answers = json.loads((tmp_path / "p.json").read_text())
     test = data.load_qa(root / "test.json")
     assert set(answers) == set(test["id"])

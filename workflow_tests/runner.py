@@ -54,8 +54,9 @@ class Job(NamedTuple):
 
 
 def planned_job_list(workdir, target="results/table2.csv", configfile=None, extra=()) -> list[Job]:
-    """The jobs a dry run schedules for ``target`` (empty when nothing runs)."""
-    result = snakemake(workdir, "--dry-run", *extra, target, configfile=configfile)
+    """The jobs a dry run schedules for ``target`` (targets separated by spaces; empty when
+    nothing runs)."""
+    result = snakemake(workdir, "--dry-run", *extra, *target.split(), configfile=configfile)
     jobs = []
     # Each job is printed as "rule NAME:" followed by indented "key: value" lines.
     for block in re.split(r"^(?=(?:local)?rule \w+:$)", result.stdout + result.stderr, flags=re.M):

@@ -12,17 +12,17 @@ import yaml
 from PIL import Image
 
 import browser
-from runner import CONFIGS, ROOT, planned_jobs, snakemake
+from runner import CONFIGS, ROOT, Job, planned_job_list, planned_jobs, snakemake
 
 # The demo's default target: 4 models and the seed baseline (a second QA fine-tune of the
 # reference), so 5 QA jobs of each kind; 4 sentiment fine-tunes and attacks (the seed baseline
 # is QA only); 6 pairs per comparison, plus the seed-baseline pair for the agreement of errors
 # (OOD and adversarial sets have no seed baseline): 7 + 6 + 6 agreement pairs.
 DEMO_JOBS = {"corpus": 1, "qa_split": 3, "sentiment_split": 2, "attack_sample": 1, "tokenizer": 1, "pretrain": 2,
-             "distil": 1, "truncate": 1, "finetune_qa": 5, "finetune_sentiment": 4, "predict_qa": 5, "errors": 5,
+             "compress_pretrained": 2, "finetune_qa": 5, "finetune_sentiment": 4, "predict_qa": 5, "errors": 5,
              "attack": 4, "compare_errors": 6, "embed": 4, "neighbours": 8, "ood": 4, "compare_representation": 6,
-             "compare_distribution": 6, "compare_adversarial": 6, "table2": 1, "table3": 1, "figures": 1,
-             "agreement_pair": 19, "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
+             "compare_distribution": 6, "compare_adversarial": 6, "table2": 1, "table3": 1, "models_table": 1,
+             "figures": 1, "agreement_pair": 19, "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
 TABLE2_COLUMNS = ["model_a", "model_b", "prediction_errors", "repr_before_mean", "repr_before_var",
                   "repr_after_mean", "repr_after_var", "data_distribution", "adversarial"]
 
@@ -37,14 +37,48 @@ def test_paper_dry_run_lists_six_models_and_fifteen_pairs(tmp_path):
     assert jobs == {"fetch_model": 6, "qa_split": 3, "sentiment_split": 2, "attack_sample": 1, "finetune_qa": 6,
                     "finetune_sentiment": 6, "predict_qa": 6, "errors": 6, "attack": 6, "compare_errors": 15,
                     "embed": 6, "neighbours": 12, "ood": 6, "compare_representation": 15, "compare_distribution": 15,
-                    "compare_adversarial": 15, "table2": 1, "table3": 1, "figures": 1, "agreement_pair": 45,
+                    "compare_adversarial": 15, "table2": 1, "table3": 1, "models_table": 1, "figures": 1, "agreement_pair": 45,
                     "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
+
+
+def test_post_training_compression_schedules_no_finetuning_job(tmp_path):
+    """int8 and student are compressions of the fine-tuned large (stage finetuned): their QA
+    and sentiment models are made from large's by compress_finetuned, never fine-tuned."""
+    config = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    config["models"]["int8"] = {"compress": {"from": "large", "method": "dynamic_int8"}}  # stage finetuned by default
+    config["models"]["student"] = {"compress": {"from": "large", "method": "distil", "layers": 1, "steps": 10}}
+    path = tmp_path / "post.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    targets = " ".join(f"results/{out}/{model}/{file}" for model in ("int8", "student")
+                       for out, file in (("predict", "metrics.json"), ("attack", "summary.json")))
+    jobs = planned_job_list(tmp_path, targets, configfile=path)
+    assert {job for job in jobs if job.rule in ("finetune_qa", "finetune_sentiment")} == {
+        Job.of("finetune_qa", model="large"), Job.of("finetune_sentiment", model="large")}
+    assert {job for job in jobs if job.rule == "compress_finetuned"} == {
+        Job.of("compress_finetuned", model=m, task=t) for m in ("int8", "student") for t in ("qa", "sentiment")}
+    # No rule fine-tunes a post-training compression, even when asked for directly.
+    asked = snakemake(tmp_path, "--dry-run", "results/finetune/qa/int8", configfile=path, check=False)
+    assert asked.returncode != 0 and "MissingRuleException" in asked.stdout + asked.stderr
+
+
+def test_minilm_dry_run_schedules_its_compressions(tmp_path, shared_data):
+    config = yaml.safe_load((ROOT / "configs" / "minilm.yaml").read_text())
+    for split in config["data"]["qa"].values():  # the dry run runs elsewhere: absolute data paths
+        split["file"]["path"] = str(shared_data / split["file"]["path"].removeprefix("../shared/data/"))
+    (tmp_path / "minilm.yaml").write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(tmp_path, "results/table2.csv results/models.csv", configfile=tmp_path / "minilm.yaml")
+    # Two fine-tunes (minilm, halved); the four post-training compressions are made from the
+    # fine-tuned minilm, and every compression also has a pre-trained view (for the embed stage).
+    assert jobs == {"fetch_model": 1, "qa_split": 3, "compress_pretrained": 5, "finetune_qa": 2,
+                    "compress_finetuned": 4, "predict_qa": 6, "errors": 6, "embed": 6, "neighbours": 12, "ood": 6,
+                    "compare_errors": 15, "compare_representation": 15, "compare_distribution": 15, "table2": 1,
+                    "models_table": 1}
 
 
 def test_table3_needs_only_the_sentiment_and_attack_jobs(tmp_path):
     jobs = planned_jobs(tmp_path, target="results/table3.csv", configfile=ROOT / "config.yaml")
     assert jobs == {"corpus": 1, "sentiment_split": 2, "attack_sample": 1, "tokenizer": 1, "pretrain": 2,
-                    "distil": 1, "truncate": 1, "finetune_sentiment": 4, "attack": 4, "table3": 1}
+                    "compress_pretrained": 2, "finetune_sentiment": 4, "attack": 4, "table3": 1}
 
 
 def test_paper_attack_masked_lm_is_bert_base_and_a_hub_masked_lm_gets_fetched(tmp_path):
@@ -99,6 +133,22 @@ def test_tiny_run_writes_table2_and_per_model_results(tiny_run):
         record = json.loads((tiny_run / f"results/compare/errors/{a}__{b}.json").read_text())
         assert record["jaccard"] == pytest.approx(value, abs=5e-5)
         assert record["intersection"] <= min(record["size_a"], record["size_b"]) <= record["union"]
+
+
+def test_models_table_reads_against_the_compressions(tiny_run):
+    table = pd.read_csv(tiny_run / "results" / "models.csv").set_index("model")
+    config = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    assert list(table.index) == list(config["models"])
+    assert table.loc["truncated", "source"] == "layer_drop of large (finetuned) keep=[0]"
+    assert table.loc["truncated", "layers"] == 1 and table.loc["distil", "layers"] == 1
+    assert table.loc["large", "layers"] == 2 and table.loc["small", "hidden"] == 16
+    assert table.loc["truncated", "parameters"] < table.loc["large", "parameters"]
+    assert table.loc["truncated", "size_mb"] < table.loc["large", "size_mb"]
+    assert (table.ms_per_question > 0).all() and table.f1.between(0, 100).all()
+    # The post-training compression was made from large's fine-tuned models, not fine-tuned.
+    for task in ("qa", "sentiment"):
+        assert not (tiny_run / f"results/finetune/{task}/truncated").exists()
+        assert (tiny_run / f"results/compress/{task}/truncated/compression.json").is_file()
 
 
 def test_tiny_run_writes_table3_and_attack_examples(tiny_run):
