@@ -78,10 +78,10 @@ rule compare_distribution:
 
 rule table2:
     input:
+        **({"adversarial": pair_files("adversarial")} if ATTACKED else {}),
         errors=pair_files("errors"),
         representation=pair_files("representation"),
         distribution=pair_files("distribution"),
-        **({"adversarial": pair_files("adversarial")} if ATTACKED else {}),
     output:
         "results/table2.csv",
     log:

@@ -42,9 +42,7 @@ rule compress_pretrained:
 rule compress_finetuned:
     input:
         parent=lambda wc: finetuned_model(compression(wc)["from"], wc.task),
-        train=lambda wc: (
-            TRAIN_SPLIT[wc.task] if distils_at(wc, "finetuned") else []
-        ),
+        train=lambda wc: (TRAIN_SPLIT[wc.task] if distils_at(wc, "finetuned") else []),
     output:
         directory("results/compress/{task}/{model}"),
     log:
