@@ -54,6 +54,9 @@ def aggregate_jobs():
             Job.of("report"): "the report shows all of them", Job.of("all"): "the default target"}
 
 
+MODELS_TABLE = {Job.of("models_table"): "models.csv has a row per model, with its size and accuracy"}
+
+
 def k_sweep_jobs(models, pairs):
     """The jobs that depend on the K sweep but not on its largest K (the neighbour lists are
     searched once at the largest K and sliced), with the ones downstream of them."""
@@ -96,7 +99,7 @@ def test_adding_a_model_runs_only_its_jobs_its_pairs_and_the_tables(tiny_run):
     config["models"]["extra"] = {"build": {"recipe": "pretrain", "layers": 1, "hidden": 16, "heads": 2,
                                            "intermediate": 32, "steps": 10}}
     expected = {Job.of("pretrain", model="extra"): "the new model is built", **model_jobs("extra"),
-                **attack_jobs("extra"), Job.of("table3"): "Table 3 has a row per model",
+                **attack_jobs("extra"), Job.of("table3"): "Table 3 has a row per model", **MODELS_TABLE,
                 **{job: why for other in TINY_MODELS for job, why in pair_jobs(other, "extra").items()},
                 **aggregate_jobs()}
     _assert_jobs(_planned_after(tiny_run, "added", config), expected)
@@ -109,7 +112,7 @@ def test_changing_one_models_fine_tuning_reruns_only_its_downstream_jobs_and_pai
                 # Its sentiment classifier and its attack do not depend on QA fine-tuning.
                 **{job: why for a, b in [("large", "distil"), ("truncated", "distil"), ("distil", "small")]
                    for job, why in pair_jobs(a, b, QA_COMPARISONS).items()},
-                **aggregate_jobs()}
+                **MODELS_TABLE, **aggregate_jobs()}
     _assert_jobs(_planned_after(tiny_run, "finetune_distil", config), expected)
 
 

@@ -127,7 +127,11 @@ def test_tiny_run_writes_table2_and_per_model_results(tiny_run):
         assert errors == sorted(errors) and set(errors) <= test_ids
         # An error is a question whose exact score is 0, so the counts must agree.
         assert len(errors) == pytest.approx(metrics["total"] * (1 - metrics["exact"] / 100))
-        assert (tiny_run / f"logs/finetune/qa/{model}.log").read_text().count("step ") > 0
+        compression = config["models"][model].get("compress", {})
+        if compression.get("stage") == "finetuned":  # made from its parent's fine-tuned model
+            assert compression["method"] in (tiny_run / f"logs/compress/qa/{model}.log").read_text()
+        else:
+            assert (tiny_run / f"logs/finetune/qa/{model}.log").read_text().count("step ") > 0
 
     for a, b, value in zip(table.model_a, table.model_b, table.prediction_errors):
         record = json.loads((tiny_run / f"results/compare/errors/{a}__{b}.json").read_text())
