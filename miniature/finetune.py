@@ -20,21 +20,21 @@ from miniature.training import TRAIN_KEYS, discard_checkpoint, fingerprint_of, t
 log = logging.getLogger(__name__)
 
 
-def _fine_tune(model, tokenizer, features: list[dict], settings: dict, seed: int, checkpoint_dir, inputs: tuple,
-               began: float, **facts) -> dict:
-    """Train ``model`` on ``features`` (rows of token ids and targets) with the task's settings;
-    return the summary that goes into ``training.json`` (``facts`` describe the data). A
-    checkpoint is resumed only if it was made from the same settings and ``inputs`` (files, the
-    pre-trained model's folder first)."""
+def _fine_tune(model, tokenizer, features: list[dict], settings: dict, seed: int, checkpoint_dir, model_dir,
+               train_path, began: float, **facts) -> dict:
+    """Train ``model`` (loaded from ``model_dir``) on ``features`` (rows of token ids and
+    targets, from ``train_path``) with the task's settings; return the summary that goes into
+    ``training.json`` (``facts`` describe the data). A checkpoint is resumed only if it was
+    made from the same settings and files."""
     steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
     log.info("fine-tuning on %s for %d steps", ", ".join(f"{v} {k}" for k, v in facts.items()), steps)
     # A magnitude-pruned model keeps its pruned weights at zero while it is fine-tuned.
-    pruned = (compression_recipe(inputs[0]) or {}).get("method") == "magnitude_prune"
+    pruned = (compression_recipe(model_dir) or {}).get("method") == "magnitude_prune"
     if pruned:
         compress.hold_pruned_weights(model)
     losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
                    lambda m, batch: m(**qa.model_arguments(m, batch)).loss, steps=steps, seed=seed,
-                   checkpoint_dir=checkpoint_dir, fingerprint=fingerprint_of([settings, seed], *inputs),
+                   checkpoint_dir=checkpoint_dir, fingerprint=fingerprint_of([settings, seed], model_dir, train_path),
                    **{k: settings[k] for k in TRAIN_KEYS})
     if pruned:
         compress.release_pruned_weights(model)
@@ -56,7 +56,7 @@ def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, check
     dataset = data.load_qa(train_path)
     features = qa.train_features(tokenizer, dataset, settings["max_length"], settings["doc_stride"])
     log.info("training on %s", device)
-    summary = _fine_tune(model, tokenizer, features, settings, seed, checkpoint_dir, (model_dir, train_path), began,
+    summary = _fine_tune(model, tokenizer, features, settings, seed, checkpoint_dir, model_dir, train_path, began,
                          questions=len(dataset), windows=len(features))
     save_model(model.to("cpu"), tokenizer, out_dir, json_files={"training.json": summary})
     discard_checkpoint(checkpoint_dir)
@@ -73,7 +73,7 @@ def finetune_sentiment(model_dir, train_path, test_path, out_dir, settings: dict
     model = load_model(AutoModelForSequenceClassification, model_dir, num_labels=2)
     train_set = data.load_sentiment(train_path)
     features = sentiment.features(tokenizer, train_set["text"], settings["max_length"], train_set["label"])
-    summary = _fine_tune(model, tokenizer, features, settings, seed, checkpoint_dir, (model_dir, train_path), began,
+    summary = _fine_tune(model, tokenizer, features, settings, seed, checkpoint_dir, model_dir, train_path, began,
                          reviews=len(features))
     test_set = data.load_sentiment(test_path)
     predictions = sentiment.predict(model, tokenizer, test_set["text"], settings["max_length"], eval_batch_size)

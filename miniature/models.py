@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from transformers import (AutoConfig, AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, BertConfig, BertForPreTraining,
-                          BertTokenizerFast, DataCollatorForLanguageModeling)
+from transformers import (AutoConfig, AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, BertConfig,
+                          BertForPreTraining, BertTokenizerFast, DataCollatorForLanguageModeling)
 
 from miniature import data
 from miniature.inputs import ModelError, check_model_dir, package_folder
@@ -129,8 +129,8 @@ def load_masked_lm(path: str | Path):
     """A model with its masked-LM head, refused when that head was newly initialised when the
     model was fetched (a sentence encoder's weights, say): it was never trained to fill in words."""
     recorded = Path(path) / NEW_WEIGHTS_FILE
-    untrained = [k for k in json.loads(recorded.read_text()) if k.startswith("cls.predictions")] \
-        if recorded.is_file() else []
+    new = json.loads(recorded.read_text()) if recorded.is_file() else []
+    untrained = [k for k in new if k.startswith("cls.predictions")]
     if untrained:
         raise ModelError(f"{path}: its masked-LM head was not in the weights it was fetched from "
                          f"({', '.join(untrained)} are untrained); the attack needs a model pre-trained "
