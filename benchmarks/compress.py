@@ -56,7 +56,7 @@ def main() -> None:
         for key in keys:
             began = time.perf_counter()
             qa.predict(models[key], tokenizer, dataset, settings["max_length"], settings["doc_stride"],
-                       batch_size=config["predict"]["batch_size"])
+                       batch_size=config["predict"]["batch_size"], batch_tokens=config["predict"]["batch_tokens"])
             seconds[key].append(time.perf_counter() - began)
     reference = min(seconds[keys[0]])
     print(f"{args.questions} test questions, {args.threads} thread(s), best of {args.rounds} interleaved rounds")

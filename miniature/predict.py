@@ -23,8 +23,9 @@ def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metric
     dataset = data.load_qa(test_path)
     began = time.perf_counter()
     answers, margins = qa.predict(model, tokenizer, dataset, max_length, doc_stride,
-                                  batch_size=settings["batch_size"], bf16=settings["bf16"],
-                                  n_best=settings["n_best"], max_answer_length=settings["max_answer_length"],
+                                  batch_size=settings["batch_size"], batch_tokens=settings["batch_tokens"],
+                                  bf16=settings["bf16"], n_best=settings["n_best"],
+                                  max_answer_length=settings["max_answer_length"],
                                   null_score_threshold=settings["null_score_threshold"])
     seconds = time.perf_counter() - began
     metrics = squad.summary_metrics(data.gold_answers(dataset), answers)
@@ -36,5 +37,5 @@ def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metric
     data.write_json({"questions": len(answers), "seconds": round(seconds, 3),
                      "ms_per_question": round(1000 * seconds / max(1, len(answers)), 3),
                      "threads": torch.get_num_threads(), "batch_size": settings["batch_size"],
-                     "bf16": settings["bf16"]}, timing_path)
+                     "batch_tokens": settings["batch_tokens"], "bf16": settings["bf16"]}, timing_path)
     return metrics

@@ -11,9 +11,11 @@ CONTEXT = "Anna Berg was born in Oslo in 1901."
 
 
 def _features(offsets_per_window, example_index=None):
+    """Windows whose tokens have the given word spans (None outside the context)."""
     n = len(offsets_per_window)
+    spans = [np.array([o if o is not None else (-1, -1) for o in window]) for window in offsets_per_window]
     return qa.EvalFeatures(inputs=[{"input_ids": [0] * len(o)} for o in offsets_per_window],
-                           example_index=example_index or [0] * n, context_offsets=offsets_per_window)
+                           example_index=example_index or [0] * n, context_offsets=spans)
 
 
 # Window: [CLS] q [SEP] Anna Berg was born in Oslo in 1901 . [SEP]
@@ -110,6 +112,15 @@ def test_length_sorted_batches_cover_everything_once():
     assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)
 
 
+def test_token_cap_limits_padded_tokens_per_batch():
+    lengths = [5, 50, 7, 30, 12, 1, 44, 9, 9, 9]
+    batches = qa.length_sorted_batches(lengths, batch_size=4, max_tokens=40)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
+    assert [len(b) for b in batches] == [1, 1, 1, 3, 4]  # 50 and 44 exceed the cap and go alone
+    for b in batches[3:]:
+        assert len(b) * max(lengths[i] for i in b) <= 40
+
+
 def test_identical_answer_texts_add_up():
     # "Oslo" appears twice in the context; each occurrence is less likely than "1901" alone,
     # but together they win (the answer is a text, not a position).
@@ -132,4 +143,14 @@ def test_spans_widen_to_whole_words():
     offsets = [(0, 0), (0, 1), (0, 0), (0, 3), (3, 4), (5, 8), (0, 0)]
     word_ids = [None, 0, None, 0, 0, 1, None]
     sequence_ids = [None, 0, None, 1, 1, 1, None]
-    assert qa._word_spans(offsets, word_ids, sequence_ids) == [None, None, None, (0, 4), (0, 4), (5, 8), None]
+    spans = qa._word_spans(offsets, word_ids, sequence_ids)
+    assert spans.tolist() == [[-1, -1], [-1, -1], [-1, -1], [0, 4], [0, 4], [5, 8], [-1, -1]]
+
+
+def test_a_word_split_by_the_window_edge_keeps_its_visible_part():
+    # Tokens 3-4 are "ber ##g" of word 0; the next window starts inside word 1 (token "##s").
+    offsets = [(0, 0), (0, 1), (0, 0), (10, 13), (13, 14), (16, 17), (17, 19), (0, 0)]
+    word_ids = [None, 0, None, 0, 0, 1, 1, None]
+    sequence_ids = [None, 0, None, 1, 1, 1, 1, None]
+    spans = qa._word_spans(offsets, word_ids, sequence_ids)
+    assert spans[3:7].tolist() == [[10, 14], [10, 14], [16, 19], [16, 19]]
