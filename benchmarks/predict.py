@@ -113,8 +113,9 @@ def main() -> None:
                  default: (lambda: run_ours(model, tokenizer, dataset, PREDICT["batch_size"],
                                             PREDICT["batch_tokens"], bf16=False), peak32),
                  "ours fp32 (batch 32)": (lambda: run_ours(model, tokenizer, dataset, 32, None, bf16=False), peak32)}
+        bf16_path = f"ours bf16 (<= {PREDICT['batch_tokens']} tokens)"
         if args.bf16:
-            paths[f"ours bf16 (<= {PREDICT['batch_tokens']} tokens)"] = (
+            paths[bf16_path] = (
                 lambda: run_ours(model, tokenizer, dataset, PREDICT["batch_size"], PREDICT["batch_tokens"], bf16=True),
                 peak16)
         answers, seconds = {}, {name: [] for name in paths}
@@ -132,7 +133,7 @@ def main() -> None:
         ours = answers[default]
         print(f"answers identical: {default} vs pipeline batch 1 {agreement(ours, answers['pipeline, batch 1']):.1%}, "
               f"pipeline batch 32 vs batch 1 {agreement(answers['pipeline, batch 32'], answers['pipeline, batch 1']):.1%}"
-              + (f", ours bf16 vs ours fp32 {agreement(answers[list(paths)[-1]], ours):.1%}" if args.bf16 else ""))
+              + (f", ours bf16 vs ours fp32 {agreement(answers[bf16_path], ours):.1%}" if args.bf16 else ""))
 
 
 if __name__ == "__main__":

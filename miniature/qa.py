@@ -73,7 +73,9 @@ class EvalFeatures:
 
     inputs: list[dict]                # per window: input_ids (and token_type_ids where used)
     example_index: list[int]          # which question each window belongs to
-    context_offsets: list[np.ndarray]  # per window, (tokens, 2): character span of each token's whole word, -1 outside the context
+    # Per window, a (tokens, 2) array: the character span of each token's whole word, -1
+    # outside the context.
+    context_offsets: list[np.ndarray]
 
 
 def _word_spans(offsets: list, word_ids: list, sequence_ids: list) -> np.ndarray:

@@ -147,8 +147,9 @@ def test_spans_widen_to_whole_words():
     assert spans.tolist() == [[-1, -1], [-1, -1], [-1, -1], [0, 4], [0, 4], [5, 8], [-1, -1]]
 
 
-def test_a_word_split_by_the_window_edge_keeps_its_visible_part():
-    # Tokens 3-4 are "ber ##g" of word 0; the next window starts inside word 1 (token "##s").
+def test_adjacent_multi_token_words_each_get_their_own_span():
+    # Tokens 3-4 are "ber ##g" (word 0), tokens 5-6 the two pieces of word 1, with no single-
+    # token word between them; the question's word 0 (token 1) is not the context's.
     offsets = [(0, 0), (0, 1), (0, 0), (10, 13), (13, 14), (16, 17), (17, 19), (0, 0)]
     word_ids = [None, 0, None, 0, 0, 1, 1, None]
     sequence_ids = [None, 0, None, 1, 1, 1, 1, None]
