@@ -117,9 +117,9 @@ def finetuned_model(key, task="qa"):
     return f"results/finetune/{task}/{key}"
 
 
-def pair_files(comparison, pairs=PAIRS):
-    """The per-pair records of one comparison, in table order."""
-    return [f"results/compare/{comparison}/{a}__{b}.json" for a, b in pairs]
+def representation_files(pairs=PAIRS):
+    """The per-pair K-NN comparison records, in table order."""
+    return [f"results/compare/representation/{a}__{b}.json" for a, b in pairs]
 
 
 def source_file(source):
@@ -172,7 +172,40 @@ def attack_masked_lm():
     return model_dir(source) if isinstance(source, str) else ATTACK_MASKED_LM_DIR
 
 
-# Agreement (rules/agreement.smk, whose SET_COMPARISONS says where each comparison's sets are).
+# The set comparisons: name -> each model's id set ({model} in the path), the universe of
+# items the sets are subsets of, optionally each model's answers (the sets are then the
+# errors of those answers: adds answer agreement and the negative-flip rate), and whether
+# the seed baseline makes such a set (only sets that come from the QA fine-tune). "key"
+# picks the set out of a file that holds several (the OOD sets per K). A characteristic
+# plugs in with one entry. Table 2 (rules/compare.smk) reads the sets of every model and
+# computes their Jaccards itself; the agreement stage (rules/agreement.smk) has a job per pair.
+SET_COMPARISONS = {
+    "errors": {
+        "sets": "results/errors/{model}/errors.json",
+        "universe": "results/data/qa/test.json",
+        "answers": "results/predict/{model}/predictions.json",
+        "seed_baseline": True,
+    },
+    # The challenge questions each model's Deep-kNN detector flags at Table 2's K.
+    "distribution": {
+        "sets": "results/ood/{model}/flagged.json",
+        "key": str(config["knn"]["k"]),
+        "universe": "results/data/qa/challenge.json",
+    },
+}
+if ATTACKED:
+    # The attacked sentiment reviews whose prediction BERT-Attack changed.
+    SET_COMPARISONS["adversarial"] = {
+        "sets": "results/attack/{model}/succeeded.json",
+        "universe": "results/data/sentiment/attack_sample.jsonl",
+    }
+
+
+def set_files(comparison, models=MODELS):
+    """Each model's sets in one set comparison, in config order."""
+    return [SET_COMPARISONS[comparison]["sets"].format(model=m) for m in models]
+
+
 def agreement_pairs(comparison):
     """Table order, then the seed baseline (reference vs its second fine-tune) if it applies."""
     baseline = SEED_BASELINE and SET_COMPARISONS[comparison].get("seed_baseline")

@@ -4,8 +4,8 @@
 
 rule figures:
     input:
-        representation=pair_files("representation", REFERENCE_PAIRS),
-        distribution=pair_files("distribution", REFERENCE_PAIRS),
+        representation=representation_files(REFERENCE_PAIRS),
+        distribution=set_files("distribution"),
     output:
         fig1a="results/figures/fig1a.png",
         fig1a_csv="results/figures/fig1a.csv",
@@ -20,5 +20,9 @@ rule figures:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        models=MODELS,
+        pairs=REFERENCE_PAIRS,
+        k=config["knn"]["k"],
     script:
         "../scripts/figures.py"

@@ -5,8 +5,11 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")
 from miniature.runtime import start_job  # noqa: E402
 
 log = start_job(snakemake)
-from miniature import data, figures  # noqa: E402
+from miniature import compare, data, figures  # noqa: E402
 
-figures.figure1([data.read_json(p) for p in snakemake.input.representation],
-                [data.read_json(p) for p in snakemake.input.distribution], dict(snakemake.output.items()))
+params = snakemake.params
+flagged = dict(zip(params.models, map(data.read_json, snakemake.input.distribution)))
+records = compare.pair_comparisons([tuple(p) for p in params.pairs], {"distribution": flagged}, k=params.k,
+                                   representation=[data.read_json(p) for p in snakemake.input.representation])
+figures.figure1(records["representation"], records["distribution"], dict(snakemake.output.items()))
 log.info("wrote %s", ", ".join(snakemake.output))

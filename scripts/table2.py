@@ -1,4 +1,4 @@
-"""Assemble Table 2 from the per-pair comparison records."""
+"""Assemble Table 2: the per-pair K-NN records and every model's sets (whose Jaccards are computed here)."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
@@ -7,7 +7,12 @@ from miniature.runtime import start_job  # noqa: E402
 log = start_job(snakemake)
 from miniature import compare, data  # noqa: E402
 
-records = {name: [data.read_json(p) for p in paths] for name, paths in snakemake.input.items()}
-table = compare.table2([tuple(p) for p in snakemake.params.pairs], records)
+params = snakemake.params
+pairs = [tuple(p) for p in params.pairs]
+sets = {name: dict(zip(params.models, map(data.read_json, paths)))
+        for name, paths in snakemake.input.items() if name != "representation"}
+records = compare.pair_comparisons(pairs, sets, k=params.k,
+                                   representation=[data.read_json(p) for p in snakemake.input.representation])
+table = compare.table2(pairs, records)
 data.write_csv(table, snakemake.output[0])
 log.info("table 2:\n%s", table.to_string(index=False))

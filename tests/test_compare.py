@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from miniature.compare import (MODELS_COLUMNS, TABLE3_COLUMNS, agreement, attack_summary, compare_sets,
-                               distribution_record, jaccard, knn_jaccard, models_table, representation_record, table2,
-                               table3)
+                               distribution_record, jaccard, knn_jaccard, models_table, pair_comparisons, pair_records,
+                               representation_record, table2, table3)
 
 
 def test_jaccard_identical_disjoint_partial_and_empty():
@@ -19,6 +19,34 @@ def test_jaccard_identical_disjoint_partial_and_empty():
 def test_compare_sets_counts():
     record = compare_sets(["q1", "q2", "q3"], ["q2", "q3", "q4", "q5"])
     assert record == {"size_a": 3, "size_b": 4, "intersection": 2, "union": 5, "jaccard": 0.4}
+
+
+def test_pair_records_compare_each_pair_in_order_and_name_a_missing_model():
+    sets = {"large": ["q1", "q2"], "base": ["q2"], "tiny": []}
+    pairs = [("large", "base"), ("large", "tiny"), ("base", "tiny")]
+    records = pair_records(pairs, sets, compare_sets)
+    assert [(r["model_a"], r["model_b"], r["jaccard"]) for r in records] == [
+        ("large", "base", 0.5), ("large", "tiny", 0.0), ("base", "tiny", 0.0)]
+    with pytest.raises(ValueError, match=r"\['mini'\]"):
+        pair_records([("large", "mini")], sets, compare_sets)
+
+
+def test_pair_comparisons_fill_table2_from_each_models_sets():
+    pairs = [("large", "base"), ("large", "tiny"), ("base", "tiny")]
+    errors = {"large": ["q1", "q2", "q3"], "base": ["q2", "q3", "q4"], "tiny": ["q5"]}
+    flagged = {"large": {"5": ["c1"], "10": ["c1", "c2"]}, "base": {"5": ["c1"], "10": ["c2"]},
+               "tiny": {"5": [], "10": ["c3"]}}
+    representation = [{"model_a": a, "model_b": b, "before_mean": 0.1, "before_var": 0.0, "after_mean": 0.2,
+                       "after_var": 0.0} for a, b in pairs]
+    records = pair_comparisons(pairs, {"errors": errors, "distribution": flagged}, k=10,
+                               representation=representation)
+    table = table2(pairs, records)
+    assert list(table.prediction_errors) == [pytest.approx(2 / 4), 0.0, 0.0]
+    assert list(table.data_distribution) == [0.5, 0.0, 0.0]  # at Table 2's K=10, not K=5
+    assert [s["jaccard"] for s in records["distribution"][0]["sweep"]] == [1.0, 0.5]  # the sweep: K=5, K=10
+    assert "adversarial" not in table.columns and "representation" in records
+    with pytest.raises(ValueError, match="no set comparison named"):
+        pair_comparisons(pairs, {"attack": errors}, k=10)
 
 
 def test_table2_keeps_pair_order_and_rejects_missing_pairs():
@@ -89,6 +117,3 @@ def test_distribution_record_per_k():
         distribution_record(flagged_a, flagged_b, k=20)
 
 
-from miniature.compare import (MODELS_COLUMNS, TABLE3_COLUMNS, agreement, attack_summary, compare_sets,
-                               distribution_record, jaccard, knn_jaccard, models_table, representation_record, table2,
-                               table3)

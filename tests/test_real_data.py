@@ -27,9 +27,7 @@ def test_paper_error_lists_reproduce_table2(shared_data):
     paper_config = {"reference": "large", "models": {k: {} for k in PAPER_FILES}}
     pairs = config.model_pairs(paper_config)
     assert len(pairs) == 15 and pairs[0] == ("large", "base")
-    records = {"errors": [{"model_a": a, "model_b": b, **compare.compare_sets(errors[a], errors[b])}
-                          for a, b in pairs]}
-    table = compare.table2(pairs, records)
+    table = compare.table2(pairs, compare.pair_comparisons(pairs, {"errors": errors}, k=10))
     assert list(zip(table.model_a, table.model_b)) == pairs
     for a, b, value in zip(table.model_a, table.model_b, table.prediction_errors):
         assert value == pytest.approx(PAPER_ERRORS_JACCARD[(a, b)], abs=0.005), (a, b)

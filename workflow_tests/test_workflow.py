@@ -17,11 +17,12 @@ from runner import CONFIGS, ROOT, Job, planned_job_list, planned_jobs, snakemake
 # The demo's default target: 4 models and the seed baseline (a second QA fine-tune of the
 # reference), so 5 QA jobs of each kind; 4 sentiment fine-tunes and attacks (the seed baseline
 # is QA only); 6 pairs per comparison, plus the seed-baseline pair for the agreement of errors
-# (OOD and adversarial sets have no seed baseline): 7 + 6 + 6 agreement pairs.
+# (OOD and adversarial sets have no seed baseline): 7 + 6 + 6 agreement pairs. Only the K-NN
+# comparison has a job per pair: Table 2 computes the set Jaccards from each model's sets.
 DEMO_JOBS = {"corpus": 1, "qa_split": 3, "sentiment_split": 2, "attack_sample": 1, "tokenizer": 1, "pretrain": 2,
              "compress_pretrained": 2, "finetune_qa": 5, "finetune_sentiment": 4, "predict_qa": 5, "errors": 5,
-             "attack": 4, "compare_errors": 6, "embed": 4, "neighbours": 8, "ood": 4, "compare_representation": 6,
-             "compare_distribution": 6, "compare_adversarial": 6, "table2": 1, "table3": 1, "models_table": 1,
+             "attack": 4, "embed": 4, "neighbours": 8, "ood": 4, "compare_representation": 6, "table2": 1,
+             "table3": 1, "models_table": 1,
              "figures": 1, "agreement_pair": 19, "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
 TABLE2_COLUMNS = ["model_a", "model_b", "prediction_errors", "repr_before_mean", "repr_before_var",
                   "repr_after_mean", "repr_after_var", "data_distribution", "adversarial"]
@@ -35,9 +36,9 @@ def test_paper_dry_run_lists_six_models_and_fifteen_pairs(tmp_path):
     # The seed baseline is off in the paper config: no seventh fine-tune, no baseline pair.
     jobs = planned_jobs(tmp_path, target="all", configfile=ROOT / "configs" / "paper.yaml")
     assert jobs == {"fetch_model": 6, "qa_split": 3, "sentiment_split": 2, "attack_sample": 1, "finetune_qa": 6,
-                    "finetune_sentiment": 6, "predict_qa": 6, "errors": 6, "attack": 6, "compare_errors": 15,
-                    "embed": 6, "neighbours": 12, "ood": 6, "compare_representation": 15, "compare_distribution": 15,
-                    "compare_adversarial": 15, "table2": 1, "table3": 1, "models_table": 1, "figures": 1, "agreement_pair": 45,
+                    "finetune_sentiment": 6, "predict_qa": 6, "errors": 6, "attack": 6, "embed": 6,
+                    "neighbours": 12, "ood": 6, "compare_representation": 15, "table2": 1, "table3": 1,
+                    "models_table": 1, "figures": 1, "agreement_pair": 45,
                     "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
 
 
@@ -71,7 +72,7 @@ def test_minilm_dry_run_schedules_its_compressions(tmp_path, shared_data):
     # fine-tuned minilm, and every compression also has a pre-trained view (for the embed stage).
     assert jobs == {"fetch_model": 1, "qa_split": 3, "compress_pretrained": 5, "finetune_qa": 2,
                     "compress_finetuned": 4, "predict_qa": 6, "errors": 6, "embed": 6, "neighbours": 12, "ood": 6,
-                    "compare_errors": 15, "compare_representation": 15, "compare_distribution": 15, "table2": 1,
+                    "compare_representation": 15, "table2": 1,
                     "models_table": 1}
 
 
@@ -100,6 +101,17 @@ def test_bad_config_stops_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "reference: 'huge' is not one of the models" in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def _ids(path, key=None):
+    ids = json.loads(path.read_text())
+    return set(ids if key is None else ids[key])
+
+
+def _jaccard(path_a, path_b, key=None):
+    """Jaccard of the id sets in two files (``key``: the set inside a file of several), computed here."""
+    a, b = _ids(path_a, key), _ids(path_b, key)
+    return len(a & b) / len(a | b) if a | b else 1.0
 
 
 def test_tiny_run_writes_table2_and_per_model_results(tiny_run):
@@ -133,10 +145,10 @@ def test_tiny_run_writes_table2_and_per_model_results(tiny_run):
         else:
             assert (tiny_run / f"logs/finetune/qa/{model}.log").read_text().count("step ") > 0
 
+    # The errors column is the Jaccard of the two models' error sets.
     for a, b, value in zip(table.model_a, table.model_b, table.prediction_errors):
-        record = json.loads((tiny_run / f"results/compare/errors/{a}__{b}.json").read_text())
-        assert record["jaccard"] == pytest.approx(value, abs=5e-5)
-        assert record["intersection"] <= min(record["size_a"], record["size_b"]) <= record["union"]
+        assert value == pytest.approx(_jaccard(tiny_run / f"results/errors/{a}/errors.json",
+                                               tiny_run / f"results/errors/{b}/errors.json"), abs=5e-5)
 
 
 def test_models_table_reads_against_the_compressions(tiny_run):
@@ -178,8 +190,8 @@ def test_tiny_run_writes_table3_and_attack_examples(tiny_run):
         assert succeeded == sorted(examples.loc[examples["outcome"] == "succeeded", "id"])
         assert (tiny_run / f"logs/attack/{model}.log").read_text().count("attacked ") > 0
     for a, b, value in pd.read_csv(tiny_run / "results" / "table2.csv")[["model_a", "model_b", "adversarial"]].values:
-        record = json.loads((tiny_run / f"results/compare/adversarial/{a}__{b}.json").read_text())
-        assert record["jaccard"] == pytest.approx(value, abs=5e-5)
+        assert value == pytest.approx(_jaccard(tiny_run / f"results/attack/{a}/succeeded.json",
+                                               tiny_run / f"results/attack/{b}/succeeded.json"), abs=5e-5)
 
 
 def test_changing_k_reruns_only_the_attacks_and_what_follows(tiny_run):
@@ -187,12 +199,10 @@ def test_changing_k_reruns_only_the_attacks_and_what_follows(tiny_run):
     config["attack"]["candidates"] = 5
     (tiny_run / "k5.yaml").write_text(yaml.safe_dump(config, sort_keys=False))  # key order is in the params
     jobs = planned_jobs(tiny_run, target="all", configfile=tiny_run / "k5.yaml")
-    assert jobs == {"attack": 4, "compare_adversarial": 6, "table2": 1, "table3": 1, "agreement_pair": 6,
+    assert jobs == {"attack": 4, "table2": 1, "table3": 1, "agreement_pair": 6,
                     "agreement": 1, "heatmaps": 1, "report": 1, "all": 1}
 
 
-def _ids(path):
-    return set(json.loads(path.read_text()))
 
 
 def test_tiny_run_writes_agreement_with_the_seed_baseline(tiny_run):
@@ -288,12 +298,14 @@ def test_tiny_run_writes_ood_results_and_agreement_records(tiny_run):
             assert d["heldout_kept"] >= 0.95 and 0 <= d["auroc"] <= 1
             assert d["fpr_at_tpr"] == pytest.approx(1 - len(ids) / len(challenge_ids))
     table = pd.read_csv(tiny_run / "results" / "table2.csv")
+    k = str(config["knn"]["k"])
     for a, b, before, distribution in zip(table.model_a, table.model_b, table.repr_before_mean, table.data_distribution):
         record = json.loads((tiny_run / f"results/compare/representation/{a}__{b}.json").read_text())
         assert record["before_mean"] == pytest.approx(before, abs=5e-5)
         assert sorted({s["k"] for s in record["sweep"]}) == ks
-        record = json.loads((tiny_run / f"results/compare/distribution/{a}__{b}.json").read_text())
-        assert record["jaccard"] == pytest.approx(distribution, abs=5e-5)
+        # The distribution column is the Jaccard of the two OOD sets at Table 2's K.
+        assert distribution == pytest.approx(_jaccard(tiny_run / f"results/ood/{a}/flagged.json",
+                                                      tiny_run / f"results/ood/{b}/flagged.json", k), abs=5e-5)
 
 
 def test_tiny_run_figures(tiny_run):
@@ -307,3 +319,9 @@ def test_tiny_run_figures(tiny_run):
         assert set(numbers.reference) == {config["reference"]}
         assert sorted(set(numbers.model)) == sorted(others)  # one line per compared model
         assert sorted(set(numbers.k)) == sorted(set(config["knn"]["sweep"]) | {config["knn"]["k"]})
+    # Figure 1c's numbers are the Jaccards of the reference's and each model's OOD sets, per K.
+    reference = tiny_run / f"results/ood/{config['reference']}/flagged.json"
+    for row in pd.read_csv(tiny_run / "results/figures/fig1c.csv").itertuples():
+        flagged = tiny_run / f"results/ood/{row.model}/flagged.json"
+        assert row.jaccard == pytest.approx(_jaccard(reference, flagged, str(row.k)), abs=5e-5), (row.model, row.k)
+        assert row.flagged_model == len(_ids(flagged, str(row.k)))
