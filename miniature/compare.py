@@ -117,8 +117,9 @@ def pair_comparisons(pairs: list[tuple[str, str]], sets: Mapping[str, Mapping[st
     comparison (``errors``, ``distribution``, ``adversarial``) to model -> its result (an id
     list; for ``distribution``, K -> flagged ids, compared at every K and at Table 2's
     ``k``). A set Jaccard takes under a millisecond (the paper's error sets: 0.6 ms a pair),
-    far less than a workflow job of its own costs to plan and start (about 0.3 s). ``representation`` holds the records of the per-pair K-NN comparison
-    jobs, whose work (every data point at every K) is worth a job per pair.
+    far less than a workflow job of its own costs to plan and start (about 0.3 s).
+    ``representation`` holds the records of the per-pair K-NN comparison jobs, whose work
+    (every data point at every K) is worth a job per pair.
     """
     compares = {"errors": compare_sets, "adversarial": compare_sets,
                 "distribution": partial(distribution_record, k=k)}
