@@ -45,8 +45,10 @@ def test_pair_comparisons_fill_table2_from_each_models_sets():
     assert list(table.data_distribution) == [0.5, 0.0, 0.0]  # at Table 2's K=10, not K=5
     assert [s["jaccard"] for s in records["distribution"][0]["sweep"]] == [1.0, 0.5]  # the sweep: K=5, K=10
     assert "adversarial" not in table.columns and "representation" in records
-    with pytest.raises(ValueError, match="no set comparison named"):
-        pair_comparisons(pairs, {"attack": errors}, k=10)
+    # A set comparison plugged in by a user is compared as plain id sets (it has no Table 2 column).
+    [plugged] = pair_comparisons(pairs[:1], {"plugged": errors}, k=10)["plugged"]
+    assert plugged["jaccard"] == pytest.approx(2 / 4) and plugged["intersection"] == 2
+    assert list(table2(pairs[:1], {"plugged": [plugged]}).columns) == ["model_a", "model_b"]
 
 
 def test_table2_keeps_pair_order_and_rejects_missing_pairs():
