@@ -61,7 +61,7 @@ def membership(ids: Iterable[str], universe: Sequence[str], name: str = "set") -
 
 
 def _jaccard_of_members(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Jaccard of membership vectors along ``axis`` (1 where both sets are empty, as compare.jaccard)."""
+    """Jaccard of membership vectors along ``axis`` (1 where both sets are empty, as compare.compare_sets)."""
     intersection = np.logical_and(a, b).sum(axis=axis)
     union = np.logical_or(a, b).sum(axis=axis)
     return np.where(union > 0, intersection / np.maximum(union, 1), 1.0)

@@ -13,13 +13,9 @@ from functools import partial
 import numpy as np
 
 
-def jaccard(a: Iterable, b: Iterable) -> float:
-    """|A ∩ B| / |A ∪ B|; two empty sets are identical, so their Jaccard is 1."""
-    return compare_sets(a, b)["jaccard"]
-
-
 def compare_sets(a: Iterable, b: Iterable) -> dict:
-    """Sizes, intersection, union and Jaccard of two id sets (two empty sets: Jaccard 1)."""
+    """Sizes, intersection, union and Jaccard (|A ∩ B| / |A ∪ B|) of two id sets; two empty
+    sets are identical, so their Jaccard is 1."""
     a, b = set(a), set(b)
     intersection = len(a & b)
     union = len(a) + len(b) - intersection  # no union set to build: Table 2 compares every pair
@@ -116,8 +112,9 @@ def pair_comparisons(pairs: list[tuple[str, str]], sets: Mapping[str, Mapping[st
     The set comparisons are computed here from each model's results: ``sets`` maps a
     comparison (``errors``, ``distribution``, ``adversarial``, or one a user plugs in) to
     model -> its result: an id list, or for ``distribution`` K -> flagged ids, compared at
-    every K and at Table 2's ``k``. A set Jaccard takes under a millisecond (the paper's error sets: 0.6 ms a pair),
-    far less than a workflow job of its own costs to plan and start (about 0.3 s).
+    every K and at Table 2's ``k``. A set Jaccard takes under a millisecond (the paper's
+    error sets: 0.6 ms a pair), far less than a workflow job of its own costs to plan and
+    start (about 0.3 s).
     ``representation`` holds the records of the per-pair K-NN comparison jobs, whose work
     (every data point at every K) is worth a job per pair.
     """

@@ -9,7 +9,8 @@ from miniature import compare, data, figures  # noqa: E402
 
 params = snakemake.params
 flagged = dict(zip(params.models, map(data.read_json, snakemake.input.distribution)))
-records = compare.pair_comparisons([tuple(p) for p in params.pairs], {"distribution": flagged}, k=params.k,
-                                   representation=[data.read_json(p) for p in snakemake.input.representation])
-figures.figure1(records["representation"], records["distribution"], dict(snakemake.output.items()))
+distribution = compare.pair_comparisons([tuple(p) for p in params.pairs], {"distribution": flagged},
+                                        k=params.k)["distribution"]
+figures.figure1([data.read_json(p) for p in snakemake.input.representation], distribution,
+                dict(snakemake.output.items()))
 log.info("wrote %s", ", ".join(snakemake.output))
