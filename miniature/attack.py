@@ -74,6 +74,7 @@ from textattack.transformations import WordSwapMaskedLM  # noqa: E402
 from transformers import AutoModelForSequenceClassification  # noqa: E402
 
 from miniature import compare, data, sentiment  # noqa: E402
+from miniature.devices import autocast  # noqa: E402
 from miniature.models import load_masked_lm, load_model, load_tokenizer  # noqa: E402
 
 if _tokenizers_parallelism is None:
@@ -115,16 +116,17 @@ class ClassifierWrapper(ModelWrapper):
     ``query_seconds`` adds up the time spent answering queries (tokenizing and forward).
     """
 
-    def __init__(self, model, tokenizer, max_length: int):
+    def __init__(self, model, tokenizer, max_length: int, bf16: bool = False):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.max_length = max_length
+        self.bf16 = bf16
         self.query_seconds = 0.0
 
     def __call__(self, text_input_list, **kwargs):
         began = time.perf_counter()
         out = sentiment.logits(self.model, self.tokenizer, text_input_list, self.max_length,
-                               batch_size=max(1, len(text_input_list)))
+                               batch_size=max(1, len(text_input_list)), bf16=self.bf16)
         self.query_seconds += time.perf_counter() - began
         return torch.from_numpy(out)
 
@@ -210,13 +212,18 @@ class MemoizedMaskedLM(torch.nn.Module):
 
 
 def build_attack(classifier, tokenizer, masked_lm, mlm_tokenizer, *, candidates: int, max_length: int,
-                 max_percent_words: float = 0.4, similarity_threshold: float = 0.2, batch_size: int = 64):
-    """The BERT-Attack recipe against ``classifier``; returns (textattack Attack, model wrapper)."""
+                 max_percent_words: float = 0.4, similarity_threshold: float = 0.2, batch_size: int = 64,
+                 device: str = "cpu", bf16: bool = False):
+    """The BERT-Attack recipe against ``classifier``, the target and the masked-LM both on
+    ``device``; returns (textattack Attack, model wrapper)."""
     if max_length > masked_lm.config.max_position_embeddings:
         raise ValueError(f"attack max_length {max_length} exceeds the attack masked-LM's "
                          f"{masked_lm.config.max_position_embeddings} positions")
-    # textattack runs the masked-LM on its device (a GPU when there is one); so does the target.
-    wrapper = ClassifierWrapper(classifier.to(textattack.shared.utils.device), tokenizer, max_length)
+    # textattack moves the masked-LM and its inputs to textattack.shared.utils.device, which it
+    # sets on import to any visible GPU: point it at the job's device instead, so that a job
+    # granted no GPU never takes one.
+    textattack.shared.utils.device = torch.device(device)
+    wrapper = ClassifierWrapper(classifier.to(device), tokenizer, max_length, bf16)
     transformation = WordSwapMaskedLM(method="bert-attack", masked_language_model=MemoizedMaskedLM(masked_lm),
                                       tokenizer=mlm_tokenizer, max_length=max_length, max_candidates=candidates)
     constraints = [
@@ -247,12 +254,14 @@ def example_row(example_id: str, label: int, result) -> dict:
             "queries": int(result.num_queries)}
 
 
-def attack_examples(attack, examples: list[dict]) -> list[dict]:
-    """Attack each example ({id, text, label}); one row per example, in order."""
+def attack_examples(attack, examples: list[dict], device: str = "cpu", bf16: bool = False) -> list[dict]:
+    """Attack each example ({id, text, label}); one row per example, in order. With ``bf16``
+    every model the attack runs (target and masked-LM) runs under bfloat16 autocast."""
     rows = []
     began, report_every = time.perf_counter(), max(1, len(examples) // 10)
     for n, example in enumerate(examples, 1):
-        result = attack.attack(example["text"], int(example["label"]))
+        with autocast(device, bf16):
+            result = attack.attack(example["text"], int(example["label"]))
         rows.append(example_row(example["id"], example["label"], result))
         if n % report_every == 0 or n == len(examples):
             counts = pd.Series([r["outcome"] for r in rows]).value_counts().to_dict()
@@ -265,9 +274,10 @@ def attack_examples(attack, examples: list[dict]) -> list[dict]:
 
 
 def attack_target(target_dir, masked_lm_dir, sample_path, examples_path, summary_path, succeeded_path,
-                  settings: dict, max_length: int) -> dict:
-    """Attack one fine-tuned sentiment classifier on the sample; write its examples, its
-    summary (Table 3's numbers) and the sorted ids of the successfully attacked examples."""
+                  settings: dict, max_length: int, device: str = "cpu") -> dict:
+    """Attack one fine-tuned sentiment classifier on the sample (target and masked-LM on
+    ``device``); write its examples, its summary (Table 3's numbers) and the sorted ids of the
+    successfully attacked examples."""
     tokenizer = load_tokenizer(target_dir)
     classifier = load_model(AutoModelForSequenceClassification, target_dir)
     masked_lm = load_masked_lm(masked_lm_dir)
@@ -275,11 +285,11 @@ def attack_target(target_dir, masked_lm_dir, sample_path, examples_path, summary
                                    candidates=settings["candidates"], max_length=max_length,
                                    max_percent_words=settings["max_percent_words"],
                                    similarity_threshold=settings["similarity_threshold"],
-                                   batch_size=settings["batch_size"])
+                                   batch_size=settings["batch_size"], device=device, bf16=settings["bf16"])
     log.info("%s", attack)
     examples = list(data.load_sentiment(sample_path))
     began = time.perf_counter()
-    rows = attack_examples(attack, examples)
+    rows = attack_examples(attack, examples, device, settings["bf16"])
     seconds = time.perf_counter() - began
     summary = compare.attack_summary([r["outcome"] for r in rows], [r["queries"] for r in rows])
     # Wall times go to the log only: the summary is the same on every run.

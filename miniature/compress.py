@@ -310,12 +310,13 @@ def _report(parent: nn.Module, model: nn.Module, recipe: dict) -> None:
 
 
 def compress_pretrained(parent_dir, out_dir, recipe: dict, seed: int, corpus=None, settings: dict | None = None,
-                        checkpoint_dir=None) -> None:
+                        checkpoint_dir=None, device: str = "cpu") -> None:
     """Compress the parent's pre-trained checkpoint into ``out_dir``.
 
     For ``stage: pretrained`` this is the model that is then fine-tuned. For ``stage:
     finetuned`` it is the same compression of the pre-trained parent, the model's
     pre-trained view for stages that need one (a distillation student: its starting point).
+    A distillation runs on ``device``; the other methods run no model.
     """
     parent = load_model(AutoModelForPreTraining, parent_dir)
     tokenizer = load_tokenizer(parent_dir)
@@ -325,17 +326,20 @@ def compress_pretrained(parent_dir, out_dir, recipe: dict, seed: int, corpus=Non
         examples = pretraining_examples(tokenizer, read_corpus(corpus), settings["max_length"], seed)
         log.info("distilling %d layers from the parent's masked-LM and next-sentence outputs on %d sentence "
                  "pairs for %d steps", recipe["layers"], len(examples), recipe["steps"])
-        distil(model, parent, tokenizer, examples, recipe["steps"], seed, temperature=recipe.get("temperature", 2.0),
-               checkpoint_dir=checkpoint_dir, fingerprint=fingerprint_of([recipe, settings, seed], parent_dir, corpus),
+        distil(model.to(device), parent.to(device), tokenizer, examples, recipe["steps"], seed,
+               temperature=recipe.get("temperature", 2.0), checkpoint_dir=checkpoint_dir,
+               fingerprint=fingerprint_of([recipe, settings, seed], parent_dir, corpus),
                **pretraining_settings(settings))
+        model, parent = model.to("cpu"), parent.to("cpu")
     _report(parent, model, recipe)
     _save(model, tokenizer, out_dir, recipe)
     discard_checkpoint(checkpoint_dir)
 
 
 def compress_finetuned(parent_dir, out_dir, recipe: dict, task: str, seed: int, train_path=None,
-                       settings: dict | None = None, checkpoint_dir=None) -> None:
-    """Compress the parent's fine-tuned model of ``task`` after training (stage finetuned)."""
+                       settings: dict | None = None, checkpoint_dir=None, device: str = "cpu") -> None:
+    """Compress the parent's fine-tuned model of ``task`` after training (stage finetuned);
+    a distillation runs on ``device``."""
     if task not in TASK_MODELS:
         raise ModelError(f"no fine-tuned model class known for task {task!r}")
     parent = load_model(TASK_MODELS[task], parent_dir)
@@ -346,10 +350,12 @@ def compress_finetuned(parent_dir, out_dir, recipe: dict, task: str, seed: int, 
         features = task_features(task, tokenizer, train_path, settings)
         log.info("distilling %d layers from the fine-tuned parent's %s outputs on %d training rows for %d steps",
                  recipe["layers"], task, len(features), recipe["steps"])
-        distil_finetuned(model, parent, task, features, tokenizer.pad_token_id, recipe["steps"], seed,
-                  temperature=recipe.get("temperature", 2.0), checkpoint_dir=checkpoint_dir,
-                  fingerprint=fingerprint_of([recipe, settings, seed], parent_dir, train_path),
-                  **{k: settings[k] for k in TRAIN_KEYS})
+        distil_finetuned(model.to(device), parent.to(device), task, features, tokenizer.pad_token_id,
+                         recipe["steps"], seed, temperature=recipe.get("temperature", 2.0),
+                         checkpoint_dir=checkpoint_dir,
+                         fingerprint=fingerprint_of([recipe, settings, seed], parent_dir, train_path),
+                         **{k: settings[k] for k in TRAIN_KEYS})
+        model, parent = model.to("cpu"), parent.to("cpu")
     _report(parent, model, recipe)
     _save(model, tokenizer, out_dir, recipe)
     discard_checkpoint(checkpoint_dir)

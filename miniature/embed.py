@@ -20,6 +20,7 @@ import torch
 from transformers import AutoModelForPreTraining, AutoModelForQuestionAnswering
 
 from miniature import data, qa
+from miniature.devices import autocast, model_device, to_device
 from miniature.models import load_model, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -39,16 +40,18 @@ def first_windows(tokenizer, dataset, max_length: int, doc_stride: int) -> list[
 
 
 @torch.inference_mode()
-def cls_vectors(encoder, windows: list[dict], pad_id: int, batch_size: int = 64) -> np.ndarray:
+def cls_vectors(encoder, windows: list[dict], pad_id: int, batch_size: int = 64, bf16: bool = False) -> np.ndarray:
     """Last-layer [CLS] vectors of the windows (rows in window order), batched by length
-    with dynamic padding."""
+    with dynamic padding, on the encoder's device."""
     encoder.eval()
+    device = model_device(encoder)
     vectors = np.empty((len(windows), encoder.config.hidden_size), dtype=np.float32)
     batches = qa.length_sorted_batches([len(w["input_ids"]) for w in windows], batch_size)
     began, report_every, done = time.perf_counter(), max(1, len(batches) // 10), 0
     for b, rows in enumerate(batches):
         batch = qa.model_arguments(encoder, qa.pad_batch([windows[i] for i in rows], pad_id))
-        vectors[rows] = encoder(**batch).last_hidden_state[:, 0].float().numpy()
+        with autocast(device, bf16):
+            vectors[rows] = encoder(**to_device(batch, device)).last_hidden_state[:, 0].float().cpu().numpy()
         done += len(rows)
         if (b + 1) % report_every == 0 or b + 1 == len(batches):
             log.info("embedded %d/%d data points (%.0f/s)", done, len(windows), done / (time.perf_counter() - began))
@@ -64,31 +67,33 @@ def sample_rows(n: int, size: int | None, seed: int) -> list[int]:
 
 
 def embed_stage(model_dir, stage: str, splits: dict, out_path, max_length: int, doc_stride: int,
-                batch_size: int) -> None:
+                batch_size: int, bf16: bool = False, device: str = "cpu") -> None:
     """Write the [CLS] vectors of every split (name -> QA dataset) under one model stage."""
     tokenizer = load_tokenizer(model_dir)
-    encoder = load_model(STAGE_CLASSES[stage], model_dir).base_model
+    encoder = load_model(STAGE_CLASSES[stage], model_dir).base_model.to(device)
     arrays = {}
     for name, dataset in splits.items():
         began = time.perf_counter()
         windows = first_windows(tokenizer, dataset, max_length, doc_stride)
-        arrays[name] = cls_vectors(encoder, windows, tokenizer.pad_token_id, batch_size)
+        arrays[name] = cls_vectors(encoder, windows, tokenizer.pad_token_id, batch_size, bf16)
         arrays[f"{name}_ids"] = np.asarray(dataset["id"], dtype=str)
         log.info("%s, %s: %d data points in %.1fs", stage, name, len(dataset), time.perf_counter() - began)
     data.write_arrays(out_path, **arrays)
 
 
 def embed_model(pretrained_dir, finetuned_dir, test_path, train_path, challenge_path, before_path, after_path,
-                max_length: int, doc_stride: int, batch_size: int, train_questions: int, seed: int) -> None:
+                max_length: int, doc_stride: int, batch_size: int, train_questions: int, seed: int,
+                bf16: bool = False, device: str = "cpu") -> None:
     """Both stages of one model: the test questions before fine-tuning; after fine-tuning the
     test questions, a seeded subsample of ``train_questions`` training questions and the
-    challenge questions (the OOD detector's data)."""
+    challenge questions (the OOD detector's data). Computed on ``device``."""
     test = data.load_qa(test_path)
     train = data.load_qa(train_path)
     rows = sample_rows(len(train), train_questions, seed)
     if len(rows) < len(train):
         train = train.select(rows)
-    window = {"max_length": max_length, "doc_stride": doc_stride, "batch_size": batch_size}
+    window = {"max_length": max_length, "doc_stride": doc_stride, "batch_size": batch_size, "bf16": bf16,
+              "device": device}
     embed_stage(pretrained_dir, "before", {"test": test}, before_path, **window)
     embed_stage(finetuned_dir, "after", {"test": test, "train": train, "challenge": data.load_qa(challenge_path)},
                 after_path, **window)

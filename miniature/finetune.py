@@ -27,7 +27,8 @@ def _fine_tune(model, tokenizer, features: list[dict], settings: dict, seed: int
     ``training.json`` (``facts`` describe the data). A checkpoint is resumed only if it was
     made from the same settings and files."""
     steps = total_steps(len(features), settings["batch_size"], settings.get("steps"), settings.get("epochs"))
-    log.info("fine-tuning on %s for %d steps", ", ".join(f"{v} {k}" for k, v in facts.items()), steps)
+    log.info("fine-tuning on %s for %d steps (device %s)", ", ".join(f"{v} {k}" for k, v in facts.items()), steps,
+             next(model.parameters()).device)
     # A magnitude-pruned model keeps its pruned weights at zero while it is fine-tuned.
     pruned = (compression_recipe(model_dir) or {}).get("method") == "magnitude_prune"
     if pruned:
@@ -55,7 +56,6 @@ def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, check
     model = load_model(AutoModelForQuestionAnswering, model_dir).to(device)
     dataset = data.load_qa(train_path)
     features = qa.train_features(tokenizer, dataset, settings["max_length"], settings["doc_stride"])
-    log.info("training on %s", device)
     summary = _fine_tune(model, tokenizer, features, settings, seed, checkpoint_dir, model_dir, train_path, began,
                          questions=len(dataset), windows=len(features))
     save_model(model.to("cpu"), tokenizer, out_dir, json_files={"training.json": summary})
@@ -64,21 +64,22 @@ def finetune_qa(model_dir, train_path, out_dir, settings: dict, seed: int, check
 
 
 def finetune_sentiment(model_dir, train_path, test_path, out_dir, settings: dict, seed: int,
-                       checkpoint_dir=None, eval_batch_size: int = 64) -> dict:
+                       checkpoint_dir=None, eval_batch_size: int = 64, device: str = "cpu") -> dict:
     """Fine-tune a sequence classifier on a sentiment split; save it, ``training.json`` and
-    ``metrics.json`` (accuracy on the test split)."""
+    ``metrics.json`` (accuracy on the test split). Trains and evaluates on ``device``."""
     began = time.perf_counter()
     tokenizer = load_tokenizer(model_dir)
     torch.manual_seed(seed)  # the new classification head's initial weights
-    model = load_model(AutoModelForSequenceClassification, model_dir, num_labels=2)
+    model = load_model(AutoModelForSequenceClassification, model_dir, num_labels=2).to(device)
     train_set = data.load_sentiment(train_path)
     features = sentiment.features(tokenizer, train_set["text"], settings["max_length"], train_set["label"])
     summary = _fine_tune(model, tokenizer, features, settings, seed, checkpoint_dir, model_dir, train_path, began,
                          reviews=len(features))
     test_set = data.load_sentiment(test_path)
-    predictions = sentiment.predict(model, tokenizer, test_set["text"], settings["max_length"], eval_batch_size)
+    predictions = sentiment.predict(model, tokenizer, test_set["text"], settings["max_length"], eval_batch_size,
+                                    bf16=settings["bf16"])
     metrics = {"accuracy": sentiment.accuracy(predictions, test_set["label"]), "examples": len(predictions)}
     log.info("test accuracy %.4f on %d reviews", metrics["accuracy"], metrics["examples"])
-    save_model(model, tokenizer, out_dir, json_files={"training.json": summary, "metrics.json": metrics})
+    save_model(model.to("cpu"), tokenizer, out_dir, json_files={"training.json": summary, "metrics.json": metrics})
     discard_checkpoint(checkpoint_dir)
     return {**summary, **metrics}

@@ -15,11 +15,11 @@ log = logging.getLogger(__name__)
 
 
 def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metrics_path, timing_path,
-               max_length: int, doc_stride: int, settings: dict) -> dict:
+               max_length: int, doc_stride: int, settings: dict, device: str = "cpu") -> dict:
     """Write {id: answer} ("" = no answer), {id: null score minus best span score}, the
-    official SQuAD 2.0 metrics of those answers, and how long answering took."""
+    official SQuAD 2.0 metrics of those answers, and how long answering took (on ``device``)."""
     tokenizer = load_tokenizer(model_dir)
-    model = load_model(AutoModelForQuestionAnswering, model_dir)
+    model = load_model(AutoModelForQuestionAnswering, model_dir).to(device)
     dataset = data.load_qa(test_path)
     began = time.perf_counter()
     answers, margins = qa.predict(model, tokenizer, dataset, max_length, doc_stride,

@@ -20,11 +20,12 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from miniature.devices import autocast, model_device, to_device
 
 log = logging.getLogger(__name__)
 
@@ -149,15 +150,15 @@ def window_logits(model, features: EvalFeatures, pad_id: int, batch_size: int = 
     starts: list = [None] * n
     ends: list = [None] * n
     lengths = [len(window["input_ids"]) for window in features.inputs]
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
+    device = model_device(model)
     batches = length_sorted_batches(lengths, batch_size, batch_tokens)
     began, report_every, done = time.perf_counter(), max(1, len(batches) // 10), 0
     for b, idx in enumerate(batches):
         batch = pad_batch([features.inputs[i] for i in idx], pad_id)
-        with autocast:
-            out = model(**model_arguments(model, batch))
-        start_logits = out.start_logits.float().numpy()
-        end_logits = out.end_logits.float().numpy()
+        with autocast(device, bf16):
+            out = model(**to_device(model_arguments(model, batch), device))
+        start_logits = out.start_logits.float().cpu().numpy()
+        end_logits = out.end_logits.float().cpu().numpy()
         for row, i in enumerate(idx):
             starts[i] = start_logits[row, : lengths[i]]
             ends[i] = end_logits[row, : lengths[i]]

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from miniature import data
+from miniature.devices import autocast, model_device, to_device
 from miniature.qa import length_sorted_batches, model_arguments, pad_batch
 
 
@@ -30,22 +31,25 @@ def features(tokenizer, texts: Sequence[str], max_length: int, labels: Sequence[
 
 
 @torch.inference_mode()
-def logits(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """Class logits of every text (n x classes), batched by length with dynamic padding
-    (``model`` in eval mode, as ``from_pretrained`` and the training loop leave it)."""
-    device = next(model.parameters()).device
+def logits(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 64,
+           bf16: bool = False) -> np.ndarray:
+    """Class logits of every text (n x classes), batched by length with dynamic padding, on
+    the model's device (``model`` in eval mode, as ``from_pretrained`` and the training loop
+    leave it)."""
+    device = model_device(model)
     rows = features(tokenizer, texts, max_length)
     out = np.zeros((len(rows), model.config.num_labels), dtype=np.float32)
     for idx in length_sorted_batches([len(r["input_ids"]) for r in rows], batch_size):
         batch = pad_batch([rows[i] for i in idx], tokenizer.pad_token_id)
-        batch = {k: v.to(device) for k, v in model_arguments(model, batch).items()}
-        out[idx] = model(**batch).logits.float().cpu().numpy()
+        with autocast(device, bf16):
+            out[idx] = model(**to_device(model_arguments(model, batch), device)).logits.float().cpu().numpy()
     return out
 
 
-def predict(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 64) -> list[int]:
+def predict(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 64,
+            bf16: bool = False) -> list[int]:
     """The predicted class of every text."""
-    return [int(c) for c in logits(model, tokenizer, texts, max_length, batch_size).argmax(axis=1)]
+    return [int(c) for c in logits(model, tokenizer, texts, max_length, batch_size, bf16).argmax(axis=1)]
 
 
 def accuracy(predictions: Sequence[int], labels: Sequence[int]) -> float:

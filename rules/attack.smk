@@ -39,6 +39,7 @@ rule attack:
     resources:
         mem_mb=8000,
         runtime=480,
+        gpu=0,
     params:
         settings=cfg.attack_settings(config),
         max_length=lambda wc: cfg.attack_max_length(config, wc.model),

@@ -28,6 +28,7 @@ rule compress_pretrained:
     resources:
         mem_mb=16000,
         runtime=1440,
+        gpu=0,
     params:
         recipe=compression,
         settings=lambda wc: (
@@ -57,6 +58,7 @@ rule compress_finetuned:
     resources:
         mem_mb=32000,
         runtime=1440,
+        gpu=0,
     params:
         recipe=compression,
         settings=lambda wc: (

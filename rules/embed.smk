@@ -25,10 +25,12 @@ rule embed:
     resources:
         mem_mb=16000,
         runtime=240,
+        gpu=0,
     params:
         max_length=qa_setting("max_length"),
         doc_stride=qa_setting("doc_stride"),
         batch_size=config["embed"]["batch_size"],
+        bf16=config["embed"]["bf16"],
         train_questions=config["ood"]["train_questions"],
         seed=config["seed"],
     script:

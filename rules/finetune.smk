@@ -17,8 +17,6 @@ rule finetune_qa:
     conda:
         "../envs/torch.yaml"
     threads: HEAVY
-    # gpu: how many GPUs the job asks for; 0 trains on CPU. Switch it on in a profile
-    # (set-resources: finetune_qa: gpu: 1), see README.
     resources:
         mem_mb=32000,
         runtime=1440,
@@ -50,6 +48,7 @@ rule finetune_sentiment:
     resources:
         mem_mb=16000,
         runtime=720,
+        gpu=0,
     params:
         settings=lambda wc: cfg.finetune_settings(config, wc.model, "sentiment"),
         seed=config["seed"],

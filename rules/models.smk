@@ -67,6 +67,7 @@ rule pretrain:
     resources:
         mem_mb=16000,
         runtime=1440,
+        gpu=0,
     params:
         recipe=recipe,
         settings=config["pretraining"],

@@ -22,6 +22,7 @@ rule predict_qa:
     resources:
         mem_mb=16000,
         runtime=240,
+        gpu=0,
     params:
         # Test windows are cut exactly as the model's training windows were.
         max_length=qa_setting("max_length"),

@@ -2,11 +2,12 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import job_device, start_job  # noqa: E402
 
 log = start_job(snakemake)
 from miniature import attack  # noqa: E402
 
 attack.attack_target(snakemake.input.target, snakemake.input.masked_lm, snakemake.input.sample,
                      snakemake.output.examples, snakemake.output.summary, snakemake.output.succeeded,
-                     snakemake.params.settings, snakemake.params.max_length)
+                     snakemake.params.settings, snakemake.params.max_length,
+                     device=job_device(snakemake))

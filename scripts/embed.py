@@ -2,7 +2,7 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import job_device, start_job  # noqa: E402
 
 log = start_job(snakemake)
 from miniature import embed  # noqa: E402
@@ -10,4 +10,5 @@ from miniature import embed  # noqa: E402
 embed.embed_model(snakemake.input.pretrained, snakemake.input.finetuned, snakemake.input.test, snakemake.input.train,
                   snakemake.input.challenge, snakemake.output.before, snakemake.output.after,
                   snakemake.params.max_length, snakemake.params.doc_stride, snakemake.params.batch_size,
-                  snakemake.params.train_questions, snakemake.params.seed)
+                  snakemake.params.train_questions, snakemake.params.seed,
+                  bf16=snakemake.params.bf16, device=job_device(snakemake))

@@ -2,11 +2,11 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import job_device, start_job  # noqa: E402
 
 log = start_job(snakemake)
 from miniature import finetune  # noqa: E402
 
 finetune.finetune_sentiment(snakemake.input.model, snakemake.input.train, snakemake.input.test, snakemake.output[0],
                             snakemake.params.settings, snakemake.params.seed,
-                            checkpoint_dir=snakemake.params.checkpoint_dir)
+                            checkpoint_dir=snakemake.params.checkpoint_dir, device=job_device(snakemake))

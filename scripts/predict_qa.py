@@ -2,12 +2,12 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import job_device, start_job  # noqa: E402
 
 log = start_job(snakemake)
 from miniature import predict  # noqa: E402
 
 predict.predict_qa(snakemake.input.model, snakemake.input.test, snakemake.output.predictions,
                    snakemake.output.null_margins, snakemake.output.metrics, snakemake.output.timing,
-                   snakemake.params.max_length,
-                   snakemake.params.doc_stride, snakemake.params.settings)
+                   snakemake.params.max_length, snakemake.params.doc_stride, snakemake.params.settings,
+                   device=job_device(snakemake))

@@ -58,7 +58,8 @@ def tiny(tmp_path_factory):
                     batch_size=32, learning_rate=3e-3, warmup_ratio=0.05)
     models.save_model(model, tokenizer, root / "pretrained")
     settings = {"steps": 200, "batch_size": 16, "learning_rate": 1e-3, "warmup_ratio": 0.1, "weight_decay": 0.0,
-                "max_grad_norm": 1.0, "max_length": 64, "checkpoint_every": 1000}
+                "max_grad_norm": 1.0, "max_length": 64, "checkpoint_every": 1000,
+                "gradient_accumulation": 1, "bf16": False}
     metrics = finetune.finetune_sentiment(root / "pretrained", root / "train.jsonl", root / "test.jsonl",
                                           root / "classifier", settings, seed=0)
     return root, metrics

@@ -246,7 +246,8 @@ def test_compress_finetuned_handles_a_sentiment_model(tokenizer, tmp_path):
     compress.compress_finetuned(tmp_path / "parent", tmp_path / "student", {"method": "distil", "layers": 1, "steps": 2},
                                 "sentiment", 0, train_path=tmp_path / "train.jsonl",
                                 settings={"max_length": 16, "batch_size": 4, "learning_rate": 1e-4, "warmup_ratio": 0.0,
-                                          "weight_decay": 0.0, "max_grad_norm": 1.0, "checkpoint_every": 100})
+                                          "weight_decay": 0.0, "max_grad_norm": 1.0, "checkpoint_every": 100,
+                                          "gradient_accumulation": 1, "bf16": False})
     student = load_model(AutoModelForSequenceClassification, tmp_path / "student")
     assert student.config.num_hidden_layers == 1 and student(input_ids=ids).logits.shape == (3, 2)
 

@@ -9,7 +9,8 @@ from transformers import BertConfig, BertForPreTraining, DistilBertConfig, Disti
 from miniature import data, demo_data, finetune, models, predict
 
 SETTINGS = {"steps": 6, "batch_size": 8, "learning_rate": 1e-3, "warmup_ratio": 0.0, "weight_decay": 0.0,
-            "max_grad_norm": 1.0, "max_length": 48, "doc_stride": 16, "checkpoint_every": 100}
+            "max_grad_norm": 1.0, "max_length": 48, "doc_stride": 16, "checkpoint_every": 100,
+            "gradient_accumulation": 1, "bf16": False}
 PREDICT = {"batch_size": 16, "batch_tokens": 256, "bf16": False, "n_best": 20, "max_answer_length": 15, "null_score_threshold": 0.0}
 
 

@@ -120,3 +120,37 @@ def test_fingerprint_follows_settings_and_input_content(tmp_path):
     assert first != fingerprint_of({"lr": 2}, tmp_path / "model", tmp_path / "train.json")
     (tmp_path / "model" / "weights").write_bytes(b"abd")  # the model was rebuilt since the checkpoint
     assert first != fingerprint_of({"lr": 1}, tmp_path / "model", tmp_path / "train.json")
+
+
+def test_gradient_accumulation_trains_on_the_same_batches():
+    examples, _, _ = _toy_problem()
+    pad = 20  # an index of its own: a zero vector that gets no gradient
+
+    def collate(rows):
+        width = max(len(r["input_ids"]) for r in rows)
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r["input_ids"])] = torch.tensor(r["input_ids"])
+        lengths = torch.tensor([len(r["input_ids"]) for r in rows], dtype=torch.float32)
+        return {"ids": ids, "lengths": lengths, "label": torch.tensor([r["label"] for r in rows])}
+
+    def loss_fn(model, batch):  # a mean over examples that padding does not change
+        pooled = model[0](batch["ids"]).sum(1) / batch["lengths"][:, None]
+        return torch.nn.functional.cross_entropy(model[1](pooled), batch["label"])
+
+    def model():
+        torch.manual_seed(0)
+        return torch.nn.ModuleList([torch.nn.Embedding(21, 8, padding_idx=pad), torch.nn.Linear(8, 2)])
+
+    whole, parts = model(), model()
+    whole_losses = train(whole, examples, collate, loss_fn, **SETTINGS)
+    part_losses = train(parts, examples, collate, loss_fn, gradient_accumulation=4, **SETTINGS)
+    np.testing.assert_allclose(part_losses, whole_losses, rtol=1e-5)
+    for p, q in zip(whole.parameters(), parts.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_a_batch_that_does_not_split_into_its_micro_batches_is_refused():
+    examples, collate, loss_fn = _toy_problem()
+    with pytest.raises(ValueError, match="batch_size 8 is not a multiple of gradient_accumulation 3"):
+        train(_model(), examples, collate, loss_fn, gradient_accumulation=3, **SETTINGS)
