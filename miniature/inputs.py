@@ -109,8 +109,12 @@ def squad_size(squad: dict) -> int:
 
 def select_articles(squad: dict, start: int = 0, stop: int | None = None, step: int = 1,
                     exclude: bool = False) -> dict:
-    """The articles ``data[start:stop:step]`` of a SQuAD file, or with ``exclude`` all the
-    others (in file order), so that one selection splits a file into two parts sharing no article."""
+    """The articles ``data[start:stop:step]`` of a SQuAD layout, or with ``exclude`` all the
+    others (in order), so that one selection splits a source into two parts sharing no article.
+
+    Works on any QA source once it is in the SQuAD layout: a file's ``data[]`` entries, or a
+    hub split's titles in order of first appearance (miniature.data.to_squad), which for
+    ``rajpurkar/squad_v2`` is the order of the official files."""
     articles = squad["data"]
     chosen = set(range(len(articles))[start:stop:step])
     kept = [a for i, a in enumerate(articles) if (i in chosen) != exclude]
@@ -166,8 +170,18 @@ def _asks_for_code(config_file: Path) -> bool:
         return False
 
 
-def check_model_dir(path: str | Path, name: str | None = None) -> None:
-    """Refuse folders that would need pickled weights or repository code to load."""
+# The one pickle weights file a fetch converts to safetensors (see miniature.models.fetch_model).
+PICKLE_WEIGHTS = "pytorch_model.bin"
+
+
+def check_model_dir(path: str | Path, name: str | None = None, convertible: bool = False) -> None:
+    """Refuse folders that would need pickled weights or repository code to load.
+
+    ``convertible``: a folder whose only weights are one ``pytorch_model.bin`` passes too,
+    because fetching it converts that file to safetensors with torch's restricted unpickler
+    (tensors and plain containers only); the parse-time checks of fetch sources use this.
+    Every other caller keeps the default, as every later stage loads safetensors only.
+    """
     path = Path(path)
     name = name or str(path)
     if not path.is_dir():
@@ -183,6 +197,8 @@ def check_model_dir(path: str | Path, name: str | None = None) -> None:
             raise ModelError(f"{name}: its {config_file} asks for custom code (auto_map); "
                              "miniature never runs remote code")
     if not any(path.glob("*.safetensors")):
+        if convertible and (path / PICKLE_WEIGHTS).is_file():
+            return
         pickles = sorted(p.name for p in path.glob("*.bin")) + sorted(p.name for p in path.glob("*.pt"))
         if pickles:
             raise ModelError(f"{name}: only pickle weights ({', '.join(pickles)}); convert them to safetensors")
@@ -267,7 +283,7 @@ def check_model_dirs(config: dict, workdir: Path, sizes: dict) -> None:
         folders["attack.masked_lm.path"] = masked_lm["path"]
     for field, path in folders.items():
         try:
-            check_model_dir(_local_path(field, path, workdir), name=path)
+            check_model_dir(_local_path(field, path, workdir), name=path, convertible=True)
         except ModelError as error:
             _fail(field, str(error))
 
@@ -278,7 +294,7 @@ def check_packages(config: dict, missing_ok: bool = False) -> None:
     for key, spec in config["models"].items():
         if "package" in spec:
             try:
-                check_model_dir(package_folder(**spec["package"]))
+                check_model_dir(package_folder(**spec["package"]), convertible=True)
             except PackageNotInstalled as error:
                 if not missing_ok:
                     _fail(f"models.{key}.package", str(error))
@@ -303,7 +319,7 @@ def check_inputs(config: dict, workdir: str | Path = ".", missing_ok: bool = Fal
     """Raise InputError on the first unusable input of a validated config; return the QA split sizes.
 
     ``missing_ok`` lets a QA data file that is not there yet pass (a dry run shows the plan
-    before a user supplies NewsQA), and a model package that is not installed yet; a file or
+    before a user supplies it), and a model package that is not installed yet; a file or
     package that is there is checked all the same.
     """
     workdir = Path(workdir)

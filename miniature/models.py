@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import re
+import tempfile
 from pathlib import Path
 
 import torch
@@ -27,7 +28,7 @@ from transformers import (AutoConfig, AutoModelForMaskedLM, AutoModelForPreTrain
                           BertForPreTraining, BertTokenizerFast, DataCollatorForLanguageModeling)
 
 from miniature import data
-from miniature.inputs import ModelError, check_model_dir, package_folder
+from miniature.inputs import PICKLE_WEIGHTS, ModelError, check_model_dir, package_folder
 from miniature.training import discard_checkpoint, fingerprint_of, train
 
 log = logging.getLogger(__name__)
@@ -85,15 +86,127 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+SAFE_WEIGHTS = "model.safetensors"
+
+
+def weights_file(folder: str | Path) -> Path:
+    """The weights file a config's ``sha256`` names: ``model.safetensors``, or, in a folder that
+    holds only pickle weights, the ``pytorch_model.bin`` that fetching converts (the file the
+    user got and can hash; the converted file's bytes depend on the safetensors writer)."""
+    folder = Path(folder)
+    if not (folder / SAFE_WEIGHTS).is_file() and (folder / PICKLE_WEIGHTS).is_file():
+        return folder / PICKLE_WEIGHTS
+    return folder / SAFE_WEIGHTS
+
+
+def _check_sha256(weights: Path, actual: str, expected: str) -> None:
+    if actual != expected:
+        raise ModelError(f"{weights}: sha256 {actual} does not match the expected {expected}; "
+                         "these are not the weights the config names, refusing to use them")
+
+
 def verify_weights(folder: str | Path, sha256: str) -> None:
-    """Stop unless the folder's ``model.safetensors`` has exactly the expected sha256."""
-    weights = Path(folder) / "model.safetensors"
+    """Stop unless the folder's weights file (see :func:`weights_file`) has exactly the expected sha256."""
+    weights = weights_file(folder)
     if not weights.is_file():
         raise ModelError(f"{weights}: not found, so its sha256 cannot be checked")
-    actual = sha256_of(weights)
-    if actual != sha256:
-        raise ModelError(f"{weights}: sha256 {actual} does not match the expected {sha256}; "
-                         "these are not the weights the config names, refusing to use them")
+    _check_sha256(weights, sha256_of(weights), sha256)
+
+
+# --- pickle-only checkpoints: converted once, at fetch time, with torch's restricted unpickler ---
+
+# Where a converted model records the pickle it came from (file name, sha256, source).
+CONVERTED_FILE = "converted_from.json"
+
+
+def local_pickle_weights(folder: str | Path) -> Path | None:
+    """The folder's ``pytorch_model.bin`` when that is its only weights file (to be converted), else None."""
+    weights = weights_file(folder)
+    return weights if weights.name == PICKLE_WEIGHTS and weights.is_file() else None
+
+
+def hub_pickle_weights(repo_id: str, revision: str) -> Path | None:
+    """The local copy of a hub repo's ``pytorch_model.bin`` when the repo (at ``revision``) has no
+    ``model.safetensors``, else None (safetensors present, or neither file: the ordinary path).
+
+    ``model.safetensors`` is tried first, so a repo that has it is never unpickled. Both calls
+    go through ``hf_hub_download``, so they work against the hub, a mirror (``HF_ENDPOINT``)
+    and a hub cache with ``HF_HUB_OFFLINE=1`` (where an uncached file raises
+    ``LocalEntryNotFoundError``, a subclass of ``EntryNotFoundError``).
+    """
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    try:
+        hf_hub_download(repo_id, SAFE_WEIGHTS, revision=revision)
+        return None
+    except EntryNotFoundError:
+        pass
+    try:
+        return Path(hf_hub_download(repo_id, PICKLE_WEIGHTS, revision=revision))
+    except EntryNotFoundError:
+        return None
+
+
+def read_pickle_weights(pickle_file: str | Path) -> tuple[dict[str, torch.Tensor], str]:
+    """A ``pytorch_model.bin`` state dict and the sha256 of exactly the bytes it was read from.
+
+    ``torch.load(weights_only=True)`` is torch's restricted unpickler: it builds tensors and
+    plain containers only and refuses any other global, so a pickle that would run code is
+    refused before any of it runs (an explicit ``weights_only=True`` cannot be overridden by
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``). The file is read once into memory, so the hash
+    and the weights cannot come from two different versions of it.
+    """
+    import io
+
+    pickle_file = Path(pickle_file)
+    raw = pickle_file.read_bytes()
+    try:
+        state = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+    except Exception as error:  # pickle.UnpicklingError for what it refuses; anything for a damaged file
+        raise ModelError(f"{pickle_file}: refused, torch's restricted unpickler (tensors and plain containers "
+                         f"only) cannot read it, and nothing in it was run ({_unpickler_reason(error)})") from None
+    if not isinstance(state, dict) or not state or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise ModelError(f"{pickle_file}: not a state dict (a mapping of parameter names to tensors)")
+    return state, hashlib.sha256(raw).hexdigest()
+
+
+def _unpickler_reason(error: Exception) -> str:
+    """The line of torch's long weights-only error that says what the pickle asked for
+    (e.g. ``Unsupported global: GLOBAL os.system``), without its advice to load it unrestricted;
+    any other error (a damaged file) as it is."""
+    _, found, rest = str(error).partition("WeightsUnpickler error:")
+    if not found:
+        return f"{type(error).__name__}: {error}"
+    reasons = [line.strip() for line in rest.splitlines() if line.strip()]
+    return reasons[0].split(". ")[0] if reasons else "no reason given"
+
+
+def write_safetensors(state: dict[str, torch.Tensor], path: str | Path) -> None:
+    """Write a state dict as safetensors. Each tensor gets its own contiguous copy, because
+    safetensors refuses tensors that share storage (tied embeddings, views); the ``pt`` format
+    tag is what ``from_pretrained`` requires of a safetensors file."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.detach().clone().contiguous() for k, v in state.items()}, str(path), metadata={"format": "pt"})
+
+
+def convert_pickle_folder(pickle_file: str | Path, config, tokenizer, folder: str | Path, source: str,
+                          sha256: str | None = None) -> dict:
+    """Make ``folder`` a safetensors copy of a pickle-only checkpoint (config, tokenizer,
+    ``model.safetensors``), so the model then loads through the one safetensors-only path;
+    returns the record of the conversion (file, sha256, source) for :data:`CONVERTED_FILE`.
+    ``sha256``: the expected hash of the pickle, checked on the bytes that are converted."""
+    state, digest = read_pickle_weights(pickle_file)
+    if sha256 is not None:
+        _check_sha256(Path(pickle_file), digest, sha256)
+    folder = Path(folder)
+    write_safetensors(state, folder / SAFE_WEIGHTS)
+    config.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    log.info("%s: converted %s (sha256 %s) to safetensors", source, PICKLE_WEIGHTS, digest)
+    return {"file": PICKLE_WEIGHTS, "sha256": digest, "source": source}
 
 
 def fetch_model(out_dir: str | Path, hub: dict | None = None, path: str | None = None, package: dict | None = None,
@@ -103,26 +216,41 @@ def fetch_model(out_dir: str | Path, hub: dict | None = None, path: str | None =
 
     A source without pre-training heads (e.g. a sentence-transformers ``BertModel``) gets
     new, seeded heads; fine-tuning replaces them with a task head anyway.
+
+    A source whose only weights are ``pytorch_model.bin`` (e.g. Google's small BERTs) is
+    converted to safetensors in a temporary folder first (:func:`convert_pickle_folder`), and
+    the output records the pickle's sha256 in :data:`CONVERTED_FILE`; ``sha256`` then names
+    the pickle (see :func:`weights_file`).
     """
     if hub is not None:
         source, extra = hub["id"], {"revision": hub["revision"]}
+        described = f"{hub['id']}@{hub['revision']}"
     else:
         source, extra = str(path if path is not None else package_folder(**package)), {}
-        check_model_dir(source)
+        described = source
+        check_model_dir(source, convertible=True)
         if sha256 is not None:
             verify_weights(source, sha256)
-            log.info("%s/model.safetensors: sha256 %s as expected", source, sha256)
+            log.info("%s: sha256 %s as expected", weights_file(source), sha256)
     config = AutoConfig.from_pretrained(source, trust_remote_code=False, **extra)
     if getattr(config, "auto_map", None):
         raise ModelError(f"{source}: its config asks for custom code (auto_map); miniature never runs remote code")
-    torch.manual_seed(seed)
-    model, info = AutoModelForPreTraining.from_pretrained(source, use_safetensors=True, trust_remote_code=False,
-                                                          output_loading_info=True, **extra)
-    new = sorted(info["missing_keys"])
-    if new:
-        log.info("%s has no pre-training heads; new ones: %s", source, ", ".join(new))
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **extra)
-    save_model(model, tokenizer, out_dir, json_files={NEW_WEIGHTS_FILE: new} if new else None)
+    pickle_file = hub_pickle_weights(source, **extra) if hub is not None else local_pickle_weights(source)
+    json_files = {}
+    with tempfile.TemporaryDirectory(prefix="miniature-converted-") as converted:
+        if pickle_file is not None:
+            json_files[CONVERTED_FILE] = convert_pickle_folder(pickle_file, config, tokenizer, converted,
+                                                               described, sha256)
+            source, extra = converted, {}
+        torch.manual_seed(seed)
+        model, info = AutoModelForPreTraining.from_pretrained(source, use_safetensors=True, trust_remote_code=False,
+                                                              output_loading_info=True, **extra)
+        new = sorted(info["missing_keys"])
+        if new:
+            log.info("%s has no pre-training heads; new ones: %s", described, ", ".join(new))
+            json_files[NEW_WEIGHTS_FILE] = new
+        save_model(model, tokenizer, out_dir, json_files=json_files or None)  # before the converted file goes
 
 
 def load_masked_lm(path: str | Path):
@@ -368,20 +496,21 @@ def _shape(recipe: dict) -> dict:
 
 
 def pretraining_settings(settings: dict) -> dict:
-    return {k: settings[k] for k in ("batch_size", "learning_rate", "warmup_ratio")}
+    return {k: settings[k] for k in ("batch_size", "learning_rate", "warmup_ratio", "gradient_accumulation", "bf16")}
 
 
 def build_pretrained(corpus, tokenizer_dir, out_dir, recipe: dict, settings: dict, seed: int,
-                     checkpoint_dir=None) -> None:
-    """The ``pretrain`` recipe: a new BERT of the recipe's shape, pre-trained on the corpus."""
+                     checkpoint_dir=None, device: str = "cpu") -> None:
+    """The ``pretrain`` recipe: a new BERT of the recipe's shape, pre-trained on the corpus
+    (on ``device``; saved from the CPU)."""
     tokenizer = load_tokenizer(tokenizer_dir)
     examples = pretraining_examples(tokenizer, read_corpus(corpus), settings["max_length"], seed)
     torch.manual_seed(seed)
-    model = new_bert(tokenizer, **_shape(recipe), max_length=settings["max_length"])
+    model = new_bert(tokenizer, **_shape(recipe), max_length=settings["max_length"]).to(device)
     log.info("pre-training %s (%d parameters) on %d sentence pairs for %d steps",
              _shape(recipe), parameter_count(model), len(examples), recipe["steps"])
     pretrain(model, tokenizer, examples, recipe["steps"], seed, checkpoint_dir=checkpoint_dir,
              fingerprint=fingerprint_of([recipe, settings, seed], corpus, tokenizer_dir),
              **pretraining_settings(settings))
-    save_model(model, tokenizer, out_dir)
+    save_model(model.to("cpu"), tokenizer, out_dir)
     discard_checkpoint(checkpoint_dir)

@@ -1,5 +1,6 @@
 """Materialise a hub model (pinned revision), a local model folder or a model shipped in an
-installed package, safetensors only, checking the weights' sha256 where the config gives it."""
+installed package as safetensors (a pickle-only checkpoint is converted, tensors only), checking
+the weights' sha256 where the config gives it."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
