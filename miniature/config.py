@@ -72,15 +72,35 @@ def _message(error: jsonschema.ValidationError) -> str:
 def validate_config(config: dict) -> dict:
     """Return a validated copy of ``config`` with defaults filled in, or raise ConfigError."""
     config = copy.deepcopy(dict(config))
+    _drop_replaced_sources(config)
     errors = sorted(_Validator(load_schema()).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
         raise ConfigError(f"config error: {_message(best)}")
     _check_references(config)
+    _check_micro_batches(config)
     attack = config["attack"]
     attack.setdefault("masked_lm", config["reference"])
     attack.setdefault("seed", config["seed"])
     return config
+
+
+def _drop_replaced_sources(config: dict) -> None:
+    """Remove the data sources a later config file set to null (in place).
+
+    Snakemake merges several ``--configfile`` files key by key, so a file that gives a split
+    another source (e.g. ``test: {file: {...}}`` over a hub source) leaves the old source
+    beside the new one; naming the old one with null (``test: {hub: null, file: {...}}``)
+    removes it, and the split again has exactly one source.
+    """
+    data = config.get("data")
+    for task in ("qa", "sentiment"):
+        splits = data.get(task) if isinstance(data, dict) else None
+        if not isinstance(splits, dict):
+            continue
+        for split, source in splits.items():
+            if isinstance(source, dict):
+                splits[split] = {kind: spec for kind, spec in source.items() if spec is not None}
 
 
 def _check_references(config: dict) -> None:
@@ -128,6 +148,18 @@ def _check_references(config: dict) -> None:
         if recipe["method"] == "distil" and "hidden" not in recipe and recipe["layers"] > parent_layers:
             raise ConfigError(f"{where}.layers: a student started from {recipe['from']!r}'s layers can have at most "
                               f"{parent_layers}")
+
+
+def _check_micro_batches(config: dict) -> None:
+    """Every batch splits into its ``gradient_accumulation`` equal micro-batches."""
+    where = [("pretraining", config["pretraining"])]
+    for task in config.get("finetune", {}):
+        where += [(f"finetune.{task} of model {key!r}", finetune_settings(config, key, task)) for key in config["models"]]
+    for field, settings in where:
+        batch, parts = settings.get("batch_size"), settings.get("gradient_accumulation", 1)
+        if batch is not None and batch % parts:
+            raise ConfigError(f"config error: {field}: batch_size {batch} is not a multiple of "
+                              f"gradient_accumulation {parts} (a batch is split into equal micro-batches)")
 
 
 # --- derived views used by the rules ---------------------------------------------------------
@@ -255,4 +287,4 @@ def attack_max_length(config: dict, key: str) -> int:
 def attack_settings(config: dict) -> dict:
     """The settings the attack of every target uses (what the attack job depends on)."""
     attack = config["attack"]
-    return {k: attack[k] for k in ("candidates", "max_percent_words", "similarity_threshold", "batch_size")}
+    return {k: attack[k] for k in ("candidates", "max_percent_words", "similarity_threshold", "batch_size", "bf16")}

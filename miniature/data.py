@@ -12,6 +12,7 @@ JSON (comparisons, tables) then start in a second instead of several.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from contextlib import contextmanager
@@ -98,11 +99,148 @@ def load_qa(path: str | Path) -> datasets.Dataset:
                         features=qa_features())
 
 
-def load_qa_hub(repo_id: str, revision: str, split: str) -> datasets.Dataset:
-    """A QA split from the hub (e.g. ``rajpurkar/squad_v2``), pinned to a commit."""
+def hub_files_url(repo_id: str, revision: str, files: str) -> str:
+    """The ``hf://`` address of data files inside a hub repository at one commit.
+
+    Reading the files directly skips the repository's loading configuration: a commit that
+    still holds a loading script (which ``datasets`` no longer runs) stays usable through the
+    parquet files it holds beside it.
+    """
+    return f"hf://datasets/{repo_id}@{revision}/{files}"
+
+
+def load_qa_hub(repo_id: str, revision: str, split: str, files: str | None = None) -> datasets.Dataset:
+    """A QA split from the hub, pinned to a commit, as a flat QA dataset (see :func:`flat_qa`).
+
+    ``files`` (a parquet glob inside the repository) reads those files as the split instead of
+    going through the repository's own configuration (:func:`hub_files_url`).
+    """
     import datasets
 
-    return datasets.load_dataset(repo_id, revision=revision, split=split).cast(qa_features())
+    if files:
+        dataset = datasets.load_dataset("parquet", data_files={split: hub_files_url(repo_id, revision, files)},
+                                        split=split)
+    else:
+        dataset = datasets.load_dataset(repo_id, revision=revision, split=split)
+    return flat_qa(dataset, split)
+
+
+# --- QA layouts on the hub: each becomes the flat squad_v2 columns ---------------------------
+
+# The MRQA 2019 shared task's layout as the hub holds it (e.g. lucadiliello/newsqa): one row
+# per question, ``answers`` a list of strings and ``labels`` one {start: [...], end: [...]}
+# entry per answer string (every place the answer occurs in the context).
+MRQA_COLUMNS = ("key", "context", "question", "answers", "labels")
+END_CONVENTIONS = ("inclusive", "exclusive")
+
+
+def is_mrqa(features) -> bool:
+    """True for a split in the MRQA layout, told from its columns (``answers`` a list of
+    strings), so that such a split is named in a config like any other hub split."""
+    answer = getattr(features.get("answers"), "feature", None)
+    return (all(column in features for column in MRQA_COLUMNS)
+            and getattr(answer, "dtype", None) in ("string", "large_string"))
+
+
+def span_conventions(context: str, answer: str, start: int, end: int) -> set[str]:
+    """The end conventions under which the span ``start``..``end`` of ``context`` reads ``answer``:
+    "inclusive" (``end`` is the answer's last character, as in MRQA's own files) and/or
+    "exclusive" (``end`` is one past it, as in a Python slice)."""
+    found = set()
+    if context[start:end + 1] == answer:
+        found.add("inclusive")
+    if context[start:end] == answer:
+        found.add("exclusive")
+    return found
+
+
+def _mrqa_where(name: str, index: int, row: dict) -> str:
+    return f"{name}: row {index} (key {row.get('key')!r})"
+
+
+def mrqa_end_convention(rows, name: str) -> str:
+    """The end convention of a split's spans: the one under which every span reads its answer.
+
+    Hub copies of MRQA do not say whether ``end`` is inclusive (MRQA's files) or exclusive, and
+    a wrong guess shifts every answer by one character; so the split decides, as a whole. Raise
+    DataError naming the first row whose span reads its answer under neither convention, or
+    not under the one every row before it needs. Inclusive when both fit (no span, or all at
+    the end of their context).
+    """
+    possible = set(END_CONVENTIONS)
+    for index, row in enumerate(rows):
+        answers, labels, context = row["answers"], row["labels"], row["context"]
+        where = _mrqa_where(name, index, row)
+        if len(labels) != len(answers):
+            raise DataError(f"{where}: {len(answers)} answers but {len(labels)} span lists (labels)")
+        for answer, label in zip(answers, labels):
+            if len(label["start"]) != len(label["end"]):
+                raise DataError(f"{where}: answer {answer!r} has {len(label['start'])} span starts "
+                                f"but {len(label['end'])} ends")
+            for start, end in zip(label["start"], label["end"]):
+                fits = span_conventions(context, answer, start, end)
+                if not fits & possible:
+                    earlier = ("" if possible == set(END_CONVENTIONS)
+                               else f"; the spans before it read their answers only with an {min(possible)} end")
+                    raise DataError(
+                        f"{where}: the span {start}..{end} of answer {answer!r} reads "
+                        f"{context[start:end + 1]!r} with an inclusive end and {context[start:end]!r} "
+                        f"with an exclusive end{earlier}")
+                possible &= fits
+    return "inclusive" if "inclusive" in possible else "exclusive"
+
+
+def context_title(context: str) -> str:
+    """A title for a context that has none: the first 12 hex digits of its sha256. One title
+    per context makes every passage (a NewsQA story) its own article, so that an ``articles``
+    selection picks whole passages and to_squad keeps one paragraph per article."""
+    return hashlib.sha256(context.encode("utf-8")).hexdigest()[:12]
+
+
+def mrqa_to_flat(rows, name: str) -> list[dict]:
+    """MRQA rows as flat QA rows (the columns of :func:`qa_features`), every span checked.
+
+    id is the row's ``key``; title is :func:`context_title`; each answer string becomes one
+    answer whose ``answer_start`` is its first span's start (the start is the same under
+    either end convention; :func:`mrqa_end_convention` checks that every span reads its answer).
+    """
+    mrqa_end_convention(rows, name)
+    flat = []
+    for index, row in enumerate(rows):
+        starts = []
+        for answer, label in zip(row["answers"], row["labels"]):
+            if not label["start"]:
+                raise DataError(f"{_mrqa_where(name, index, row)}: answer {answer!r} has no span in the context")
+            starts.append(label["start"][0])
+        flat.append({"id": str(row["key"]), "title": context_title(row["context"]), "context": row["context"],
+                     "question": row["question"], "answers": {"text": list(row["answers"]), "answer_start": starts}})
+    return flat
+
+
+def flat_qa(dataset: datasets.Dataset, name: str) -> datasets.Dataset:
+    """Any supported QA layout as a flat QA dataset (the columns of the hub's ``squad_v2``).
+
+    - MRQA (told by :func:`is_mrqa`): converted by :func:`mrqa_to_flat`.
+    - squad_v2-like (id, context, question, answers{text, answer_start}): extra columns are
+      dropped, ids become strings, and a missing title is taken from ``document_id`` (as in
+      COVID-QA on the hub, whose papers are its articles) or else is ``name`` (the split).
+    ``name`` names the split in errors.
+    """
+    import datasets
+
+    if is_mrqa(dataset.features):
+        return datasets.Dataset.from_list(mrqa_to_flat(dataset, name), features=qa_features())
+    columns = dataset.column_names
+    missing = [c for c in ("id", "context", "question", "answers") if c not in columns]
+    if missing:
+        raise DataError(f"{name}: neither the squad_v2 layout (missing {', '.join(missing)}) nor MRQA's "
+                        f"({', '.join(MRQA_COLUMNS)}); its columns: {', '.join(columns)}")
+    if "title" not in columns:
+        if "document_id" in columns:
+            dataset = dataset.rename_column("document_id", "title")
+        else:
+            dataset = dataset.add_column("title", [name] * len(dataset))
+    return dataset.select_columns(["id", "title", "context", "question", "answers"]).cast(qa_features())
 
 
 def to_squad(dataset: datasets.Dataset) -> dict:
@@ -186,17 +324,19 @@ def prepare_qa_split(source: dict, out_path, seed: int, name: str) -> int:
     elif "file" in source:
         where = source["file"]["path"]
         if not Path(where).is_file():
-            raise DataError(f"data.qa.{name}: {where} not found: give the path of a SQuAD 2.0 JSON file "
-                            "(for NewsQA see the README, 'Supplying NewsQA')")
+            raise DataError(f"data.qa.{name}: {where} not found: give the path of a SQuAD 2.0 JSON file")
         squad = read_json(where)
-        if "articles" in source["file"]:
-            check_squad(squad, where)
-            squad = select_articles(squad, **source["file"]["articles"])
-            where = f"{where} (articles {source['file']['articles']})"
     else:
         hub = source["hub"]
-        where = f"{hub['id']}@{hub['revision']} ({hub.get('split', name)})"
-        squad = to_squad(load_qa_hub(hub["id"], hub["revision"], hub.get("split", name)))
+        split = hub.get("split", name)
+        where = f"{hub['id']}@{hub['revision']} ({split})"
+        squad = to_squad(load_qa_hub(hub["id"], hub["revision"], split, hub.get("files")))
+    # A file or hub source may keep some of its articles (data.qa.<split>.<source>.articles).
+    selection = (source.get("file") or source.get("hub") or {}).get("articles")
+    if selection is not None:
+        check_squad(squad, where)
+        squad = select_articles(squad, **selection)
+        where = f"{where} (articles {selection})"
     check_squad(squad, where)
     write_json(squad, out_path)
     return squad_size(squad)

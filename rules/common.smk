@@ -20,7 +20,7 @@ config.update(_validated)
 # Then open what the config points at on this machine (local data files, model folders): a
 # bad input stops here too, naming the field, the file and the record. A QA file that is not
 # there yet (or a model package not installed yet) passes here, so a dry run can show the plan
-# before a user supplies NewsQA; a real run stops on it before its first job (onstart, which
+# before a user supplies the file; a real run stops on it before its first job (onstart, which
 # dry runs skip). Only the main
 # process checks; a job that re-reads the workflow on a cluster node trusts its result.
 def check_inputs(missing_ok):
@@ -76,7 +76,9 @@ K_MAX = max(KS)
 # A profile sets each rule's threads (set-threads), which overrides both. torch inside a job
 # never uses more threads than the CPUs it may run on (miniature.runtime).
 # Every rule also declares mem_mb and runtime (minutes), sized for the paper config; profiles
-# override them per rule (set-resources), never the config.
+# override them per rule (set-resources), never the config. Every rule that runs a model also
+# declares gpu=0: a profile that grants it GPUs (gpu: 1) makes the job run its models there
+# (miniature.runtime.job_device); nothing else changes.
 CLUSTER_THREADS = 4
 _given_cores = workflow.resource_settings.cores  # None when every job is submitted
 if workflow.remote_exec or _given_cores is None:
@@ -125,8 +127,8 @@ def representation_files(pairs=PAIRS):
 def source_file(source):
     """The local file a data source reads (an input of its job), if any.
 
-    A file that is not there yet (NewsQA, which users supply themselves) is left out, so
-    that a dry run still shows the plan; a real run stops before its first job (onstart).
+    A file that is not there yet (one the user has still to supply) is left out, so that a
+    dry run still shows the plan; a real run stops before its first job (onstart).
     """
     if "file" not in source:
         return []
@@ -138,7 +140,7 @@ for _name, _source in config["data"]["qa"].items():
     if "file" in _source and not os.path.exists(_source["file"]["path"]):
         logger.warning(
             f"data.qa.{_name}: {_source['file']['path']} does not exist yet; a run stops "
-            "before its first job until it does (README: Supplying NewsQA)"
+            "before its first job until it does"
         )
 
 

@@ -90,6 +90,10 @@ def _mutations():
         ("K of zero", set_(["knn", "sweep"], [0, 5]), "knn.sweep.0: 0 is less than the minimum of 1"),
         ("K above the OOD training features", set_(["ood", "train_questions"], 20),
          "knn: K=50 is more than the 20 training questions"),
+        ("micro-batches that do not divide the batch", set_(["finetune", "qa", "gradient_accumulation"], 3),
+         "finetune.qa of model 'large': batch_size 32 is not a multiple of gradient_accumulation 3"),
+        ("a model's own batch that does not split", set_(["models", "small", "finetune"], {"sentiment": {"batch_size": 10, "gradient_accumulation": 4}}),
+         "finetune.sentiment of model 'small': batch_size 10 is not a multiple of gradient_accumulation 4"),
     ]
 
 
@@ -177,8 +181,55 @@ def test_attack_defaults_and_lengths(demo):
     assert attack["masked_lm"] == "large" and attack["seed"] == validated["seed"]  # the reference, the run's seed
     assert attack["candidates"] == 3  # the paper's K, not textattack 0.3.11's default of 8
     assert cfg.attack_settings(validated) == {"candidates": 3, "max_percent_words": 0.4,
-                                              "similarity_threshold": 0.2, "batch_size": 64}
+                                              "similarity_threshold": 0.2, "batch_size": 64, "bf16": False}
     assert cfg.attack_max_length(validated, "large") == 128  # the classifier's own max_length
     assert cfg.attack_max_length(validated, "small") == 48
     validated["attack"]["max_length"] = 64
     assert cfg.attack_max_length(validated, "small") == 64
+
+
+# --- data sources: what a user with only the repository and the hub can run ---
+
+
+def test_shipped_configs_read_no_data_from_beside_the_repository():
+    """A user has the repository and the hub, not ../shared: no shipped config names it."""
+    for path in [ROOT / "config.yaml", *sorted((ROOT / "configs").glob("*.yaml"))]:
+        assert "../shared" not in path.read_text(), path
+
+
+def test_a_later_config_file_replaces_a_hub_source_by_a_local_file():
+    """Snakemake merges --configfile files key by key (snakemake.utils.update_config): the
+    override sets each hub source to null beside its file source, and validation drops it."""
+    from snakemake.utils import update_config
+
+    merged = yaml.safe_load((ROOT / "configs" / "minilm.yaml").read_text())
+    shipped = copy.deepcopy(merged)
+    update_config(merged, yaml.safe_load((ROOT / "workflow_tests" / "configs" / "minilm_local.yaml").read_text()))
+    validated, hub = cfg.validate_config(merged), cfg.validate_config(shipped)
+    for split, source in validated["data"]["qa"].items():
+        assert list(source) == ["file"], split
+        assert source["file"]["articles"] == hub["data"]["qa"][split]["hub"]["articles"]  # the same selection
+    # Without the nulls the split would have two sources.
+    merged["data"]["qa"]["test"]["hub"] = shipped["data"]["qa"]["test"]["hub"]
+    with pytest.raises(cfg.ConfigError, match="data.qa.test: where one QA split comes from"):
+        cfg.validate_config(merged)
+
+
+@pytest.mark.parametrize("hub, message", [
+    ({"files": "data/train.json"}, "data.qa.challenge.hub.files: 'data/train.json' does not match"),
+    ({"files": "hf://datasets/x@main/a.parquet"}, "does not match"),
+    ({"articles": {"step": 0}}, "data.qa.challenge.hub.articles.step: 0 is less than the minimum of 1"),
+    ({"config": "default"}, "data.qa.challenge.hub: unknown key 'config'"),
+])
+def test_qa_hub_source_fields_are_checked(demo, hub, message):
+    demo["data"]["qa"]["challenge"] = {"hub": {"id": "org/qa", "revision": "a" * 40, "split": "validation", **hub}}
+    with pytest.raises(cfg.ConfigError, match="^config error: ") as raised:
+        cfg.validate_config(demo)
+    assert message in str(raised.value)
+
+
+def test_qa_hub_source_with_files_and_articles_is_valid(demo):
+    demo["data"]["qa"]["challenge"] = {"hub": {"id": "org/qa", "revision": "a" * 40, "split": "train",
+                                               "files": "qa/train-*.parquet", "articles": {"step": 6}}}
+    hub = cfg.validate_config(demo)["data"]["qa"]["challenge"]["hub"]
+    assert hub["articles"] == {"start": 0, "step": 6, "exclude": False}

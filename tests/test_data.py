@@ -137,3 +137,122 @@ def test_file_source_with_articles_writes_the_selection(tmp_path):
     n = data.prepare_qa_split({"file": {"path": str(source), "articles": {"start": 1, "step": 2}}},
                               tmp_path / "out.json", seed=0, name="test")
     assert n == 2 and _titles(data.read_json(tmp_path / "out.json")) == ["a1", "a3"]
+
+
+# --- hub QA layouts: MRQA (NewsQA) and squad_v2-like (COVID-QA) ---
+
+STORY = "The mayor of Springfield, Ann Lee, opened the bridge on Monday."
+
+
+def _mrqa_row(key, question, answers, inclusive=True, context=STORY):
+    """An MRQA-style row (as lucadiliello/newsqa holds it): every occurrence of each answer
+    string as a span, its end inclusive or exclusive."""
+    labels = []
+    for answer in answers:
+        starts = [i for i in range(len(context)) if context.startswith(answer, i)]
+        labels.append({"start": starts, "end": [s + len(answer) - (1 if inclusive else 0) for s in starts]})
+    return {"key": key, "context": context, "question": question, "answers": answers, "labels": labels}
+
+
+def _write_parquet(rows, path):
+    datasets.Dataset.from_list(rows).to_parquet(str(path))
+    return path
+
+
+@pytest.mark.parametrize("inclusive", [True, False])
+def test_mrqa_parquet_converts_to_flat_squad_rows(tmp_path, inclusive):
+    rows = [_mrqa_row("n1", "Who opened the bridge?", ["Ann Lee"], inclusive),
+            _mrqa_row("n2", "When?", ["Monday", "on Monday"], inclusive),
+            _mrqa_row("n3", "Which town?", ["Springfield"], inclusive, context="Springfield again: Springfield.")]
+    path = _write_parquet(rows, tmp_path / "validation.parquet")
+    dataset = datasets.load_dataset("parquet", data_files=str(path), split="train")
+    assert data.is_mrqa(dataset.features)
+    assert data.mrqa_end_convention(dataset, "validation") == ("inclusive" if inclusive else "exclusive")
+    flat = data.flat_qa(dataset, "validation")
+    assert flat.column_names == ["id", "title", "context", "question", "answers"]
+    assert flat["id"] == ["n1", "n2", "n3"]
+    assert [a["text"] for a in flat["answers"]] == [["Ann Lee"], ["Monday", "on Monday"], ["Springfield"]]
+    assert [a["answer_start"] for a in flat["answers"]] == [
+        [STORY.index("Ann Lee")], [STORY.index("Monday"), STORY.index("on Monday")], [0]]  # the first span
+    assert flat["title"] == [data.context_title(STORY)] * 2 + [data.context_title("Springfield again: Springfield.")]
+    squad = data.to_squad(flat)
+    data.check_squad(squad, "validation")
+    assert [len(a["paragraphs"]) for a in squad["data"]] == [1, 1]  # one article per story
+
+
+def test_mrqa_span_that_does_not_read_its_answer_names_the_row():
+    rows = [_mrqa_row("n1", "Who?", ["Ann Lee"]), _mrqa_row("n2", "When?", ["Monday"])]
+    rows[1]["labels"][0]["start"] = [rows[1]["labels"][0]["start"][0] + 3]  # "day..." is not "Monday"
+    with pytest.raises(data.DataError, match=r"validation: row 1 \(key 'n2'\): the span .* of answer 'Monday' reads"):
+        data.mrqa_to_flat(rows, "validation")
+
+
+def test_mrqa_split_must_keep_one_end_convention():
+    """Spans read with an inclusive end in one row and an exclusive end in another: no
+    convention fits the whole split, and the first row that breaks it is named."""
+    rows = [_mrqa_row("n1", "Who?", ["Ann Lee"], inclusive=True), _mrqa_row("n2", "When?", ["Monday"], inclusive=False)]
+    with pytest.raises(data.DataError, match=r"row 1 \(key 'n2'\).*only with an inclusive end"):
+        data.mrqa_end_convention(rows, "validation")
+
+
+def test_mrqa_rows_need_one_span_list_per_answer():
+    row = _mrqa_row("n1", "Who?", ["Ann Lee"])
+    row["labels"] = []
+    with pytest.raises(data.DataError, match=r"row 0 \(key 'n1'\): 1 answers but 0 span lists"):
+        data.mrqa_to_flat([row], "validation")
+
+
+def test_hub_loader_converts_an_mrqa_split_with_the_same_function(tmp_path):
+    """load_qa_hub's conversion step is flat_qa; a local folder stands in for the hub."""
+    repo = tmp_path / "newsqa_like"
+    repo.mkdir()
+    rows = [_mrqa_row("n1", "Who opened the bridge?", ["Ann Lee"]), _mrqa_row("n2", "Where?", [])]
+    _write_parquet(rows, repo / "validation.parquet")
+    dataset = data.load_qa_hub(str(repo), revision=None, split="validation")
+    assert dataset["id"] == ["n1", "n2"]
+    assert dataset["answers"] == [{"text": ["Ann Lee"], "answer_start": [STORY.index("Ann Lee")]},
+                                  {"text": [], "answer_start": []}]
+
+
+def test_squad_like_split_without_titles_takes_document_ids(tmp_path):
+    """COVID-QA's hub layout: integer ids, a document_id per paper and no title."""
+    rows = [{"document_id": 7, "context": "Masks reduce spread.", "question": "What reduces spread?",
+             "is_impossible": False, "id": 101, "answers": {"text": ["Masks"], "answer_start": [0]}},
+            {"document_id": 9, "context": "Soap kills it.", "question": "What kills it?",
+             "is_impossible": False, "id": 102, "answers": {"text": ["Soap"], "answer_start": [0]}}]
+    flat = data.flat_qa(datasets.Dataset.from_list(rows), "train")
+    assert flat["id"] == ["101", "102"] and flat["title"] == ["7", "9"]
+    with pytest.raises(data.DataError, match="neither the squad_v2 layout"):
+        data.flat_qa(datasets.Dataset.from_list([{"text": "x", "label": 1}]), "train")
+
+
+def test_hub_files_are_read_as_parquet_at_the_pinned_commit(monkeypatch):
+    calls = []
+
+    def fake_load_dataset(path, **kwargs):
+        calls.append((path, kwargs))
+        return datasets.Dataset.from_list([{"id": "q", "title": "t", "context": "abc", "question": "?",
+                                            "answers": {"text": ["b"], "answer_start": [1]}}])
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    sha = "b" * 40
+    dataset = data.load_qa_hub("org/covid", sha, "train", files="covid/train-00000-of-00001.parquet")
+    url = f"hf://datasets/org/covid@{sha}/covid/train-00000-of-00001.parquet"
+    assert calls == [("parquet", {"data_files": {"train": url}, "split": "train"})]
+    assert dataset["id"] == ["q"]
+
+
+def test_hub_source_with_articles_writes_the_selection(tmp_path):
+    """An articles selection works on a hub split too: its titles in order of first appearance."""
+    repo = tmp_path / "squad_v2_like"
+    repo.mkdir()
+    rows = [{"id": f"q{i}", "title": f"a{i // 2}", "context": f"Context {i // 2}.", "question": "?",
+             "answers": {"text": [], "answer_start": []}} for i in range(10)]
+    _write_parquet(rows, repo / "validation.parquet")
+    hub = {"id": str(repo), "revision": None, "split": "validation"}
+    out = tmp_path / "out.json"
+    assert data.prepare_qa_split({"hub": {**hub, "articles": {"stop": 4, "step": 3}}}, out, seed=0, name="test") == 4
+    assert _titles(data.read_json(out)) == ["a0", "a3"]
+    assert data.prepare_qa_split({"hub": {**hub, "articles": {"stop": 4, "step": 3, "exclude": True}}},
+                                 out, seed=0, name="train") == 6
+    assert _titles(data.read_json(out)) == ["a1", "a2", "a4"]

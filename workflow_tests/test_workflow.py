@@ -63,11 +63,15 @@ def test_post_training_compression_schedules_no_finetuning_job(tmp_path):
 
 
 def test_minilm_dry_run_schedules_its_compressions(tmp_path, shared_data):
-    config = yaml.safe_load((ROOT / "configs" / "minilm.yaml").read_text())
-    for split in config["data"]["qa"].values():  # the dry run runs elsewhere: absolute data paths
+    """The shipped config (hub data) with the override that reads the local copies instead,
+    merged by Snakemake; the local files are then checked while the workflow is parsed."""
+    override = yaml.safe_load((CONFIGS / "minilm_local.yaml").read_text())
+    for split in override["data"]["qa"].values():  # the dry run runs elsewhere: absolute data paths
         split["file"]["path"] = str(shared_data / split["file"]["path"].removeprefix("../shared/data/"))
-    (tmp_path / "minilm.yaml").write_text(yaml.safe_dump(config))
-    jobs = planned_jobs(tmp_path, "results/table2.csv results/models.csv", configfile=tmp_path / "minilm.yaml")
+    (tmp_path / "minilm_local.yaml").write_text(yaml.safe_dump(override))
+    targets = ("results/table2.csv", "results/models.csv")  # before --configfile, which takes several files
+    jobs = planned_jobs(tmp_path, "", extra=(*targets, "--configfile", str(ROOT / "configs" / "minilm.yaml"),
+                                             str(tmp_path / "minilm_local.yaml")))
     # Two fine-tunes (minilm, halved); the four post-training compressions are made from the
     # fine-tuned minilm, and every compression also has a pre-trained view (for the embed stage).
     assert jobs == {"fetch_model": 1, "qa_split": 3, "compress_pretrained": 5, "finetune_qa": 2,
