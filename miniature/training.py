@@ -114,7 +114,9 @@ def train(
     Batches are moved to the device the model is on (move the model to a GPU to train there).
     A step's batch of ``batch_size`` examples can be split into ``gradient_accumulation``
     micro-batches whose gradients add up before the optimiser steps (the same batch, in less
-    memory: BERT-large's 32 windows of 384 tokens fit a 16 GB GPU in 4 micro-batches); ``bf16``
+    memory: BERT-large's 32 windows of 384 tokens fit a 16 GB GPU in 4 micro-batches). Each
+    micro-batch is padded to its own longest example, so a loss that counts padded positions
+    (a QA model's softmax over all positions does) comes out slightly different. ``bf16``
     computes forward and backward under bfloat16 autocast.
     With ``checkpoint_dir``, the state is saved every ``checkpoint_every`` steps and a run
     that finds a checkpoint there resumes from it, provided it was made with the same
