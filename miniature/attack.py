@@ -18,34 +18,77 @@ deviation from the stock recipe):
 
 Importing this module makes ``import textattack`` work without network: textattack
 downloads NLTK data on its first import and reads NLTK's English stop-word list when it
-is imported. The project ships its own stop-word list (``miniature/nltk_data``), puts it
-first on NLTK's search path, and marks textattack's one-time post-install step as done.
+is imported. The project ships its own stop-word list (``miniature/nltk_data``), puts a
+private copy of it first on NLTK's search path (NLTK refuses folders other accounts can
+write, as in a clone made under umask 002), and marks textattack's one-time post-install
+step as done. The attack itself gives the stop words to textattack directly.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 NLTK_DATA = Path(__file__).resolve().parent / "nltk_data"
+STOP_WORDS = NLTK_DATA / "corpora" / "stopwords" / "english"
 # The marker file textattack 0.3.x looks for before it tries to download NLTK packages.
 TEXTATTACK_POST_INSTALL_MARKER = "post_install_check_3"
+_private_nltk_data: Path | None = None
+
+
+def stop_words() -> set[str]:
+    """The project's English stop words (the words the attack never replaces), read as a
+    plain file: the attack gives them to textattack itself, not through NLTK."""
+    return set(STOP_WORDS.read_text(encoding="utf-8").split())
+
+
+def private_nltk_data() -> Path:
+    """A copy of ``miniature/nltk_data`` in a folder only this account can write (0700, made
+    by ``tempfile.mkdtemp``), made once per process and removed when it exits.
+
+    NLTK 3.10 refuses data from a folder (or file) that another account can write or that
+    another account owns, and a tree cloned under umask 002 (the default for regular accounts
+    on Debian and Ubuntu, and usual in group-shared project folders) or unpacked from an
+    archive has group-writable folders. So NLTK never reads the tree's own copy.
+    """
+    global _private_nltk_data
+    if _private_nltk_data is None or not _private_nltk_data.is_dir():
+        root = Path(tempfile.mkdtemp(prefix="miniature-nltk-"))
+        atexit.register(shutil.rmtree, root, True)
+        # Parents sort before their children. Each folder and file gets its mode explicitly:
+        # mkdir(parents=True) and open() would follow the umask.
+        for source in sorted(NLTK_DATA.rglob("*")):
+            target = root / source.relative_to(NLTK_DATA)
+            if source.is_dir():
+                target.mkdir(mode=0o700)
+                target.chmod(0o700)
+            elif source.is_file():
+                target.write_bytes(source.read_bytes())
+                target.chmod(0o600)
+        _private_nltk_data = root
+    return _private_nltk_data
 
 
 def prepare_offline_import() -> None:
-    """Let ``import textattack`` succeed offline: our stop words first on NLTK's path, and
-    textattack's post-install downloads (NLTK taggers, WordNet; not used here) marked done."""
-    paths = [str(NLTK_DATA)] + [p for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
+    """Let ``import textattack`` succeed offline, from any clone: a private copy of our stop
+    words (:func:`private_nltk_data`) first on NLTK's path, and textattack's post-install
+    downloads (NLTK taggers, WordNet; not used here) marked done. Every side effect of
+    importing this module happens here."""
+    data = str(private_nltk_data())
+    paths = [data] + [p for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p and p != str(NLTK_DATA)]
     os.environ["NLTK_DATA"] = os.pathsep.join(dict.fromkeys(paths))
     if "nltk" in sys.modules:  # NLTK reads NLTK_DATA when it is imported
         import nltk
 
-        if str(NLTK_DATA) not in nltk.data.path:
-            nltk.data.path.insert(0, str(NLTK_DATA))
+        if data not in nltk.data.path:
+            nltk.data.path.insert(0, data)
     cache = Path(os.environ.get("TA_CACHE_DIR") or Path.home() / ".cache" / "textattack")
     cache.mkdir(parents=True, exist_ok=True)
     (cache / TEXTATTACK_POST_INSTALL_MARKER).touch()
@@ -74,6 +117,7 @@ from textattack.transformations import WordSwapMaskedLM  # noqa: E402
 from transformers import AutoModelForSequenceClassification  # noqa: E402
 
 from miniature import compare, data, sentiment  # noqa: E402
+from miniature.checkpoints import RowLog, discard_checkpoint, fingerprint_of  # noqa: E402
 from miniature.devices import autocast  # noqa: E402
 from miniature.models import load_masked_lm, load_model, load_tokenizer  # noqa: E402
 
@@ -228,7 +272,7 @@ def build_attack(classifier, tokenizer, masked_lm, mlm_tokenizer, *, candidates:
                                       tokenizer=mlm_tokenizer, max_length=max_length, max_candidates=candidates)
     constraints = [
         RepeatModification(),
-        StopwordModification(),
+        StopwordModification(stopwords=stop_words()),
         WithinModelWindow(tokenizer, max_length),
         MaxWordsPerturbed(max_percent=max_percent_words),
         EmbeddingSentenceEncoder(masked_lm.get_input_embeddings(), mlm_tokenizer, max_length, similarity_threshold),
@@ -254,19 +298,45 @@ def example_row(example_id: str, label: int, result) -> dict:
             "queries": int(result.num_queries)}
 
 
-def attack_examples(attack, examples: list[dict], device: str = "cpu", bf16: bool = False) -> list[dict]:
+def attack_examples(attack, examples: list[dict], device: str = "cpu", bf16: bool = False,
+                    checkpoint: RowLog | None = None) -> list[dict]:
     """Attack each example ({id, text, label}); one row per example, in order. With ``bf16``
-    every model the attack runs (target and masked-LM) runs under bfloat16 autocast."""
+    every model the attack runs (target and masked-LM) runs under bfloat16 autocast.
+
+    With ``checkpoint`` (a :class:`~miniature.checkpoints.RowLog`), each example's row is
+    appended to it as soon as it is attacked, and the examples it already holds are not
+    attacked again. Every example is attacked from empty caches, so its row does not depend
+    on which examples were attacked before it in the same process: a resumed run gives the
+    rows of an uninterrupted one.
+    """
     rows = []
+    if checkpoint is not None:
+        rows = checkpoint.open(ids=[e["id"] for e in examples])
+        if len(rows) == len(examples):
+            log.info("resumed with all %d reviews attacked", len(examples))
+        elif rows:
+            log.info("resumed at review %d of %d", len(rows) + 1, len(examples))
+    start = len(rows)
     began, report_every = time.perf_counter(), max(1, len(examples) // 10)
-    for n, example in enumerate(examples, 1):
-        with autocast(device, bf16):
-            result = attack.attack(example["text"], int(example["label"]))
-        rows.append(example_row(example["id"], example["label"], result))
-        if n % report_every == 0 or n == len(examples):
-            counts = pd.Series([r["outcome"] for r in rows]).value_counts().to_dict()
-            log.info("attacked %d/%d examples (%.2f examples/s): %s", n, len(examples),
-                     n / (time.perf_counter() - began), counts)
+    try:
+        for n, example in enumerate(examples[start:], start + 1):
+            # textattack keeps its query, transformation and constraint caches between
+            # examples (and drops them only after a search, not after a skipped example);
+            # a cached query can change how the next ones are batched, so every example starts
+            # from empty caches.
+            attack.clear_cache()
+            with autocast(device, bf16):
+                result = attack.attack(example["text"], int(example["label"]))
+            rows.append(example_row(example["id"], example["label"], result))
+            if checkpoint is not None:
+                checkpoint.append(rows[-1])
+            if n % report_every == 0 or n == len(examples):
+                counts = pd.Series([r["outcome"] for r in rows]).value_counts().to_dict()
+                log.info("attacked %d/%d examples (%.2f examples/s): %s", n, len(examples),
+                         (n - start) / (time.perf_counter() - began), counts)
+    finally:
+        if checkpoint is not None:
+            checkpoint.close()
     return rows
 
 
@@ -274,10 +344,15 @@ def attack_examples(attack, examples: list[dict], device: str = "cpu", bf16: boo
 
 
 def attack_target(target_dir, masked_lm_dir, sample_path, examples_path, summary_path, succeeded_path,
-                  settings: dict, max_length: int, device: str = "cpu") -> dict:
+                  settings: dict, max_length: int, device: str = "cpu", checkpoint_dir=None) -> dict:
     """Attack one fine-tuned sentiment classifier on the sample (target and masked-LM on
     ``device``); write its examples, its summary (Table 3's numbers) and the sorted ids of the
-    successfully attacked examples."""
+    successfully attacked examples.
+
+    With ``checkpoint_dir``, each attacked review's row is kept in ``<checkpoint_dir>/rows.jsonl``
+    (keyed by the settings, the device type and the content of the target, the masked-LM and
+    the sample), so that a killed job continues at the next unattacked review; the folder is
+    removed once the outputs are written."""
     tokenizer = load_tokenizer(target_dir)
     classifier = load_model(AutoModelForSequenceClassification, target_dir)
     masked_lm = load_masked_lm(masked_lm_dir)
@@ -289,7 +364,12 @@ def attack_target(target_dir, masked_lm_dir, sample_path, examples_path, summary
     log.info("%s", attack)
     examples = list(data.load_sentiment(sample_path))
     began = time.perf_counter()
-    rows = attack_examples(attack, examples, device, settings["bf16"])
+    checkpoint = None
+    if checkpoint_dir is not None:
+        fingerprint = fingerprint_of({"settings": settings, "max_length": max_length,
+                                      "device": torch.device(device).type}, target_dir, masked_lm_dir, sample_path)
+        checkpoint = RowLog(Path(checkpoint_dir) / "rows.jsonl", fingerprint)
+    rows = attack_examples(attack, examples, device, settings["bf16"], checkpoint)
     seconds = time.perf_counter() - began
     summary = compare.attack_summary([r["outcome"] for r in rows], [r["queries"] for r in rows])
     # Wall times go to the log only: the summary is the same on every run.
@@ -300,4 +380,5 @@ def attack_target(target_dir, masked_lm_dir, sample_path, examples_path, summary
     data.write_csv(pd.DataFrame(rows, columns=EXAMPLE_COLUMNS), examples_path)
     data.write_json(summary, summary_path)
     data.write_json(sorted(r["id"] for r in rows if r["outcome"] == "succeeded"), succeeded_path)
+    discard_checkpoint(checkpoint_dir)
     return summary

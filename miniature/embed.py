@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from transformers import AutoModelForPreTraining, AutoModelForQuestionAnswering
 
 from miniature import data, qa
+from miniature.checkpoints import BatchCheckpoint, discard_checkpoint, fingerprint_of, inputs_digest
 from miniature.devices import autocast, model_device, to_device
 from miniature.models import load_model, load_tokenizer
 
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 # The class each stage's folder was saved as; its ``base_model`` is the encoder, loaded
 # without any newly initialised weight.
 STAGE_CLASSES = {"before": AutoModelForPreTraining, "after": AutoModelForQuestionAnswering}
+# Data points between saved partial results when none is configured (embed.resume_every).
+RESUME_EVERY = 5000
 
 
 def first_windows(tokenizer, dataset, max_length: int, doc_stride: int) -> list[dict]:
@@ -40,21 +44,36 @@ def first_windows(tokenizer, dataset, max_length: int, doc_stride: int) -> list[
 
 
 @torch.inference_mode()
-def cls_vectors(encoder, windows: list[dict], pad_id: int, batch_size: int = 64, bf16: bool = False) -> np.ndarray:
+def cls_vectors(encoder, windows: list[dict], pad_id: int, batch_size: int = 64, bf16: bool = False,
+                checkpoint: BatchCheckpoint | None = None) -> np.ndarray:
     """Last-layer [CLS] vectors of the windows (rows in window order), batched by length
-    with dynamic padding, on the encoder's device."""
+    with dynamic padding, on the encoder's device.
+
+    With ``checkpoint``, the vectors of finished batches are saved to it and the batches it
+    holds already are not run again (the batches depend only on the windows' lengths)."""
     encoder.eval()
     device = model_device(encoder)
     vectors = np.empty((len(windows), encoder.config.hidden_size), dtype=np.float32)
     batches = qa.length_sorted_batches([len(w["input_ids"]) for w in windows], batch_size)
-    began, report_every, done = time.perf_counter(), max(1, len(batches) // 10), 0
-    for b, rows in enumerate(batches):
+    first = 0
+    if checkpoint is not None:
+        first, chunks = checkpoint.resume(windows)
+        for chunk in chunks:
+            vectors[chunk["rows"]] = chunk["vectors"]
+    began, report_every = time.perf_counter(), max(1, len(batches) // 10)
+    done = sum(len(rows) for rows in batches[:first])
+    for b in range(first, len(batches)):
+        rows = batches[b]
         batch = qa.model_arguments(encoder, qa.pad_batch([windows[i] for i in rows], pad_id))
         with autocast(device, bf16):
             vectors[rows] = encoder(**to_device(batch, device)).last_hidden_state[:, 0].float().cpu().numpy()
+        if checkpoint is not None:
+            checkpoint.add(b + 1, len(rows), rows=rows, vectors=vectors[rows])
         done += len(rows)
         if (b + 1) % report_every == 0 or b + 1 == len(batches):
             log.info("embedded %d/%d data points (%.0f/s)", done, len(windows), done / (time.perf_counter() - began))
+    if checkpoint is not None:
+        checkpoint.flush()
     return vectors
 
 
@@ -66,16 +85,33 @@ def sample_rows(n: int, size: int | None, seed: int) -> list[int]:
     return sorted(np.random.default_rng(seed).choice(n, size, replace=False).tolist())
 
 
+def vectors_checkpoint(folder, model_dir, batch_size: int, bf16: bool, device: str, every: int) -> BatchCheckpoint:
+    """Where the vectors of a split of at least ``every`` data points are kept: keyed by the
+    model's content, the windows' tokens and what the batches are made with."""
+    def fingerprint(windows):
+        return fingerprint_of({"batch_size": batch_size, "bf16": bf16, "device": torch.device(device).type,
+                               "windows": inputs_digest(windows)}, model_dir)
+
+    return BatchCheckpoint(folder, fingerprint, every)
+
+
 def embed_stage(model_dir, stage: str, splits: dict, out_path, max_length: int, doc_stride: int,
-                batch_size: int, bf16: bool = False, device: str = "cpu") -> None:
-    """Write the [CLS] vectors of every split (name -> QA dataset) under one model stage."""
+                batch_size: int, bf16: bool = False, device: str = "cpu", checkpoint_dir=None,
+                resume_every: int = RESUME_EVERY) -> None:
+    """Write the [CLS] vectors of every split (name -> QA dataset) under one model stage; with
+    ``checkpoint_dir``, the vectors of a split of at least ``resume_every`` data points are
+    kept in ``<checkpoint_dir>/<stage>-<split>`` as they are made (see :func:`cls_vectors`)."""
     tokenizer = load_tokenizer(model_dir)
     encoder = load_model(STAGE_CLASSES[stage], model_dir).base_model.to(device)
     arrays = {}
     for name, dataset in splits.items():
         began = time.perf_counter()
         windows = first_windows(tokenizer, dataset, max_length, doc_stride)
-        arrays[name] = cls_vectors(encoder, windows, tokenizer.pad_token_id, batch_size, bf16)
+        checkpoint = None
+        if checkpoint_dir is not None:
+            checkpoint = vectors_checkpoint(Path(checkpoint_dir) / f"{stage}-{name}", model_dir, batch_size, bf16,
+                                            device, resume_every)
+        arrays[name] = cls_vectors(encoder, windows, tokenizer.pad_token_id, batch_size, bf16, checkpoint)
         arrays[f"{name}_ids"] = np.asarray(dataset["id"], dtype=str)
         log.info("%s, %s: %d data points in %.1fs", stage, name, len(dataset), time.perf_counter() - began)
     data.write_arrays(out_path, **arrays)
@@ -83,17 +119,22 @@ def embed_stage(model_dir, stage: str, splits: dict, out_path, max_length: int, 
 
 def embed_model(pretrained_dir, finetuned_dir, test_path, train_path, challenge_path, before_path, after_path,
                 max_length: int, doc_stride: int, batch_size: int, train_questions: int, seed: int,
-                bf16: bool = False, device: str = "cpu") -> None:
+                bf16: bool = False, device: str = "cpu", checkpoint_dir=None,
+                resume_every: int = RESUME_EVERY) -> None:
     """Both stages of one model: the test questions before fine-tuning; after fine-tuning the
     test questions, a seeded subsample of ``train_questions`` training questions and the
-    challenge questions (the OOD detector's data). Computed on ``device``."""
+    challenge questions (the OOD detector's data). Computed on ``device``. With
+    ``checkpoint_dir``, splits of at least ``resume_every`` data points resume from the
+    vectors kept there (see :func:`embed_stage`); the folder is removed once both files are
+    written."""
     test = data.load_qa(test_path)
     train = data.load_qa(train_path)
     rows = sample_rows(len(train), train_questions, seed)
     if len(rows) < len(train):
         train = train.select(rows)
     window = {"max_length": max_length, "doc_stride": doc_stride, "batch_size": batch_size, "bf16": bf16,
-              "device": device}
+              "device": device, "checkpoint_dir": checkpoint_dir, "resume_every": resume_every}
     embed_stage(pretrained_dir, "before", {"test": test}, before_path, **window)
     embed_stage(finetuned_dir, "after", {"test": test, "train": train, "challenge": data.load_qa(challenge_path)},
                 after_path, **window)
+    discard_checkpoint(checkpoint_dir)

@@ -9,24 +9,49 @@ import torch
 from transformers import AutoModelForQuestionAnswering
 
 from miniature import data, qa, squad
+from miniature.checkpoints import BatchCheckpoint, discard_checkpoint, fingerprint_of, inputs_digest
 from miniature.models import load_model, load_tokenizer
 
 log = logging.getLogger(__name__)
 
 
+# Windows between saved partial results when none is configured (predict.resume_every).
+RESUME_EVERY = 5000
+
+
+def logits_checkpoint(checkpoint_dir, model_dir, settings: dict, device: str, every: int) -> BatchCheckpoint:
+    """Where the window logits of a test split of at least ``every`` windows are kept: keyed
+    by the model's content, the windows' tokens and what the batches are made with."""
+    keys = {k: settings[k] for k in ("batch_size", "batch_tokens", "bf16")}
+
+    def fingerprint(windows):
+        return fingerprint_of({**keys, "device": torch.device(device).type, "windows": inputs_digest(windows)},
+                              model_dir)
+
+    return BatchCheckpoint(checkpoint_dir, fingerprint, every)
+
+
 def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metrics_path, timing_path,
-               max_length: int, doc_stride: int, settings: dict, device: str = "cpu") -> dict:
+               max_length: int, doc_stride: int, settings: dict, device: str = "cpu", checkpoint_dir=None,
+               resume_every: int = RESUME_EVERY) -> dict:
     """Write {id: answer} ("" = no answer), {id: null score minus best span score}, the
-    official SQuAD 2.0 metrics of those answers, and how long answering took (on ``device``)."""
+    official SQuAD 2.0 metrics of those answers, and how long answering took (on ``device``).
+
+    With ``checkpoint_dir`` and a test split of at least ``resume_every`` windows, the logits
+    of finished batches are saved there every ``resume_every`` windows and a rerun starts
+    after them; the folder is removed once the outputs are written."""
     tokenizer = load_tokenizer(model_dir)
     model = load_model(AutoModelForQuestionAnswering, model_dir).to(device)
     dataset = data.load_qa(test_path)
+    checkpoint = None
+    if checkpoint_dir is not None:
+        checkpoint = logits_checkpoint(checkpoint_dir, model_dir, settings, device, resume_every)
     began = time.perf_counter()
     answers, margins = qa.predict(model, tokenizer, dataset, max_length, doc_stride,
                                   batch_size=settings["batch_size"], batch_tokens=settings["batch_tokens"],
                                   bf16=settings["bf16"], n_best=settings["n_best"],
                                   max_answer_length=settings["max_answer_length"],
-                                  null_score_threshold=settings["null_score_threshold"])
+                                  null_score_threshold=settings["null_score_threshold"], checkpoint=checkpoint)
     seconds = time.perf_counter() - began
     metrics = squad.summary_metrics(data.gold_answers(dataset), answers)
     log.info("%d questions in %.1fs (%.1f questions/s); exact %.2f, f1 %.2f", len(answers), seconds,
@@ -38,4 +63,5 @@ def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metric
                      "ms_per_question": round(1000 * seconds / max(1, len(answers)), 3),
                      "threads": torch.get_num_threads(), "batch_size": settings["batch_size"],
                      "batch_tokens": settings["batch_tokens"], "bf16": settings["bf16"]}, timing_path)
+    discard_checkpoint(checkpoint_dir)
     return metrics

@@ -143,8 +143,13 @@ def length_sorted_batches(lengths: list[int], batch_size: int, max_tokens: int |
 
 @torch.inference_mode()
 def window_logits(model, features: EvalFeatures, pad_id: int, batch_size: int = 64,
-                  batch_tokens: int | None = None, bf16: bool = False) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Start and end logits of every window (unpadded), batched by length."""
+                  batch_tokens: int | None = None, bf16: bool = False,
+                  checkpoint=None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Start and end logits of every window (unpadded), batched by length.
+
+    With ``checkpoint`` (a :class:`miniature.checkpoints.BatchCheckpoint`), the logits of
+    finished batches are saved to it and the batches it holds already are not run again (the
+    batches depend only on the windows' lengths, so a rerun makes the same ones)."""
     model.eval()
     n = len(features.inputs)
     starts: list = [None] * n
@@ -152,8 +157,18 @@ def window_logits(model, features: EvalFeatures, pad_id: int, batch_size: int = 
     lengths = [len(window["input_ids"]) for window in features.inputs]
     device = model_device(model)
     batches = length_sorted_batches(lengths, batch_size, batch_tokens)
-    began, report_every, done = time.perf_counter(), max(1, len(batches) // 10), 0
-    for b, idx in enumerate(batches):
+    first = 0
+    if checkpoint is not None:
+        first, chunks = checkpoint.resume(features.inputs)
+        for chunk in chunks:  # per chunk: its windows, and their logits one after another
+            split = np.cumsum([lengths[i] for i in chunk["rows"]])[:-1]
+            for i, start, end in zip(chunk["rows"].tolist(), np.split(chunk["start"], split),
+                                     np.split(chunk["end"], split)):
+                starts[i], ends[i] = start, end
+    began, report_every = time.perf_counter(), max(1, len(batches) // 10)
+    done = sum(len(idx) for idx in batches[:first])
+    for b in range(first, len(batches)):
+        idx = batches[b]
         batch = pad_batch([features.inputs[i] for i in idx], pad_id)
         with autocast(device, bf16):
             out = model(**to_device(model_arguments(model, batch), device))
@@ -162,9 +177,14 @@ def window_logits(model, features: EvalFeatures, pad_id: int, batch_size: int = 
         for row, i in enumerate(idx):
             starts[i] = start_logits[row, : lengths[i]]
             ends[i] = end_logits[row, : lengths[i]]
+        if checkpoint is not None:
+            checkpoint.add(b + 1, len(idx), rows=idx, start=np.concatenate([starts[i] for i in idx]),
+                           end=np.concatenate([ends[i] for i in idx]))
         done += len(idx)
         if (b + 1) % report_every == 0:
             log.info("predicted %d/%d windows (%.0f windows/s)", done, n, done / (time.perf_counter() - began))
+    if checkpoint is not None:
+        checkpoint.flush()
     return starts, ends
 
 
@@ -222,10 +242,12 @@ def best_answers(contexts: list[str], features: EvalFeatures, starts: list[np.nd
 
 def predict(model, tokenizer, dataset, max_length: int, doc_stride: int, batch_size: int = 64,
             batch_tokens: int | None = None, bf16: bool = False, n_best: int = 20, max_answer_length: int = 15,
-            null_score_threshold: float = 0.0) -> tuple[dict, dict]:
-    """Answers for every question of ``dataset``: ({id: text}, {id: null margin})."""
+            null_score_threshold: float = 0.0, checkpoint=None) -> tuple[dict, dict]:
+    """Answers for every question of ``dataset``: ({id: text}, {id: null margin}); with
+    ``checkpoint``, the window logits resume from it (see :func:`window_logits`)."""
     features = eval_features(tokenizer, dataset, max_length, doc_stride)
-    starts, ends = window_logits(model, features, tokenizer.pad_token_id, batch_size, batch_tokens, bf16)
+    starts, ends = window_logits(model, features, tokenizer.pad_token_id, batch_size, batch_tokens, bf16,
+                                 checkpoint)
     answers = best_answers(list(dataset["context"]), features, starts, ends, n_best, max_answer_length,
                            null_score_threshold)
     ids = list(dataset["id"])

@@ -43,6 +43,9 @@ rule attack:
     params:
         settings=cfg.attack_settings(config),
         max_length=lambda wc: cfg.attack_max_length(config, wc.model),
+        # Each attacked review is kept here until the outputs are written: a killed or
+        # requeued job continues at the next unattacked review.
+        checkpoint_dir="results/checkpoints/attack/{model}",
     script:
         "../scripts/attack.py"
 

@@ -13,8 +13,11 @@ try:
     _validated = cfg.validate_config(config)
 except cfg.ConfigError as error:
     raise WorkflowError(str(error)) from None
+# Then every mapping's keys in one order (config.canonical): Snakemake compares params by
+# their repr, dict key order included, so a config whose keys are merely reordered would
+# otherwise rerun every job. The models keep their order: it is the tables' row order.
 config.clear()
-config.update(_validated)
+config.update(cfg.canonical(_validated))
 
 
 # Then open what the config points at on this machine (local data files, model folders): a

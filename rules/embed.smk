@@ -33,5 +33,9 @@ rule embed:
         bf16=config["embed"]["bf16"],
         train_questions=config["ood"]["train_questions"],
         seed=config["seed"],
+        # Splits of at least resume_every data points keep the vectors of finished batches
+        # here until both files are written: a killed or requeued job starts after them.
+        checkpoint_dir="results/checkpoints/embed/{model}",
+        resume_every=config["embed"]["resume_every"],
     script:
         "../scripts/embed.py"

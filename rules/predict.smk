@@ -27,6 +27,10 @@ rule predict_qa:
         # Test windows are cut exactly as the model's training windows were.
         max_length=qa_setting("max_length"),
         doc_stride=qa_setting("doc_stride"),
-        settings=config["predict"],
+        settings={k: v for k, v in config["predict"].items() if k != "resume_every"},
+        # Test splits of at least resume_every windows keep the logits of finished batches
+        # here until the outputs are written: a killed or requeued job starts after them.
+        checkpoint_dir="results/checkpoints/predict/{model}",
+        resume_every=config["predict"]["resume_every"],
     script:
         "../scripts/predict_qa.py"

@@ -10,4 +10,4 @@ from miniature import attack  # noqa: E402
 attack.attack_target(snakemake.input.target, snakemake.input.masked_lm, snakemake.input.sample,
                      snakemake.output.examples, snakemake.output.summary, snakemake.output.succeeded,
                      snakemake.params.settings, snakemake.params.max_length,
-                     device=job_device(snakemake))
+                     device=job_device(snakemake), checkpoint_dir=snakemake.params.checkpoint_dir)

@@ -11,4 +11,5 @@ embed.embed_model(snakemake.input.pretrained, snakemake.input.finetuned, snakema
                   snakemake.input.challenge, snakemake.output.before, snakemake.output.after,
                   snakemake.params.max_length, snakemake.params.doc_stride, snakemake.params.batch_size,
                   snakemake.params.train_questions, snakemake.params.seed,
-                  bf16=snakemake.params.bf16, device=job_device(snakemake))
+                  bf16=snakemake.params.bf16, device=job_device(snakemake),
+                  checkpoint_dir=snakemake.params.checkpoint_dir, resume_every=snakemake.params.resume_every)

@@ -10,4 +10,5 @@ from miniature import predict  # noqa: E402
 predict.predict_qa(snakemake.input.model, snakemake.input.test, snakemake.output.predictions,
                    snakemake.output.null_margins, snakemake.output.metrics, snakemake.output.timing,
                    snakemake.params.max_length, snakemake.params.doc_stride, snakemake.params.settings,
-                   device=job_device(snakemake))
+                   device=job_device(snakemake), checkpoint_dir=snakemake.params.checkpoint_dir,
+                   resume_every=snakemake.params.resume_every)

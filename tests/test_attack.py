@@ -1,6 +1,7 @@
 """The BERT-Attack stage against a tiny classifier built here, and textattack offline."""
 
 import json
+import logging
 import math
 import os
 import random
@@ -198,3 +199,105 @@ def test_attack_module_imports_offline_from_a_clean_home(tmp_path):
     # The job's log file still gets every message: textattack's import closes it and silences loggers.
     assert [line.split(":")[-1] for line in log_file.read_text().splitlines()] == [
         "before the import", "after the import", "from the module"]
+
+
+def test_attack_module_imports_from_a_group_writable_clone(tmp_path):
+    """A clone made under umask 002 (the default for regular accounts on Debian and Ubuntu) has
+    group-writable folders and files, and NLTK 3.10 refuses to read data from them: the
+    import (textattack reads the stop words when it is imported) and the attack's stop words
+    must not depend on NLTK reading the tree's own copy."""
+    import shutil
+
+    tree = tmp_path / "clone"
+    shutil.copytree(os.path.join(ROOT, "miniature"), tree / "miniature", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder, _, files in os.walk(tree):  # as git writes a clone under umask 002
+        os.chmod(folder, 0o775)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o664)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("NLTK_DATA", "TA_CACHE_DIR", "HF_HOME", "XDG_CACHE_HOME")}
+    env.update(HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    env.pop("PYTHONPATH", None)
+    code = textwrap.dedent(f"""
+        import os, stat
+        import nltk
+        shipped = {str(tree / "miniature" / "nltk_data")!r}
+        try:  # the condition itself: NLTK refuses the clone's folder
+            nltk.data.find("corpora/stopwords/english", paths=[shipped])
+            raise SystemExit("NLTK read a group-writable folder: this test no longer tests anything")
+        except LookupError as error:
+            assert "writable by other accounts" in str(error), str(error)
+        import miniature.attack as attack
+        assert attack.__file__.startswith({str(tree)!r}), attack.__file__
+        from textattack.constraints.pre_transformation import StopwordModification
+        words = set(open(os.path.join(shipped, "corpora", "stopwords", "english")).read().split())
+        assert len(words) > 100 and attack.stop_words() == words
+        assert StopwordModification().stopwords == words, "not the project's stop words"
+        private = attack.private_nltk_data()
+        assert stat.S_IMODE(os.stat(private).st_mode) == 0o700 and shipped not in nltk.data.path
+        print("private", private)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], cwd=tree, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    private = result.stdout.split("private ", 1)[1].strip()
+    assert not os.path.exists(private), "the private copy outlived the process"
+
+
+# --- resuming a killed attack ------------------------------------------------------------------
+
+
+class Interrupted(Exception):
+    pass
+
+
+class StopAt:
+    """An attack that is killed when it is asked for review ``stop`` + 1 (never with None), and
+    counts the reviews it attacks."""
+
+    def __init__(self, recipe, stop=None):
+        self.recipe, self.stop, self.calls = recipe, stop, 0
+
+    def clear_cache(self):
+        self.recipe.clear_cache()
+
+    def attack(self, text, label):
+        if self.calls == self.stop:
+            raise Interrupted
+        self.calls += 1
+        return self.recipe.attack(text, label)
+
+
+def test_killed_attack_resumes_at_the_next_review_with_the_rows_of_an_uninterrupted_run(tiny, attacked, tmp_path,
+                                                                                         caplog):
+    from miniature import attack
+    from miniature.checkpoints import RowLog
+
+    recipe, examples, rows, _, _ = attacked
+    path = tmp_path / "checkpoint" / "rows.jsonl"
+    # Killed at review 8, with the recipe that has attacked all 20 reviews already.
+    with pytest.raises(Interrupted):
+        attack.attack_examples(StopAt(recipe, 7), examples, checkpoint=RowLog(path, "fp"))
+    assert len(path.read_text().splitlines()) == 1 + 7
+    path.write_bytes(path.read_bytes() + json.dumps(rows[7]).encode()[:20])  # and while writing its row
+
+    # Resumed with a new recipe, as a new job builds it: reviews 8-20 are attacked without
+    # reviews 1-7 before them, and every row is what the uninterrupted run gave.
+    root, _ = tiny
+    fresh, _ = attack.build_attack(models.load_model(AutoModelForSequenceClassification, root / "classifier"),
+                                   models.load_tokenizer(root / "classifier"),
+                                   models.load_model(AutoModelForMaskedLM, root / "pretrained"),
+                                   models.load_tokenizer(root / "pretrained"), candidates=3, max_length=64)
+    counting = StopAt(fresh)
+    with caplog.at_level(logging.INFO, logger="miniature"):
+        resumed = attack.attack_examples(counting, examples, checkpoint=RowLog(path, "fp"))
+    assert "resumed at review 8 of 20" in caplog.text and "half-written last line" in caplog.text
+    assert counting.calls == 13
+    assert resumed == rows
+    assert RowLog(path, "fp").open() == rows  # every row is in the checkpoint
+    # A checkpoint made from something else is never used: everything is attacked again.
+    counting = StopAt(fresh, 2)
+    with pytest.raises(Interrupted):
+        attack.attack_examples(counting, examples, checkpoint=RowLog(path, "other"))
+    assert RowLog(path, "other").open() == rows[:2]

@@ -1,5 +1,7 @@
 """The embed stage on a tiny random BERT: first windows, batching, stages and the file layout."""
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -82,3 +84,70 @@ def test_sample_rows():
     rows = embed.sample_rows(100, 10, 0)
     assert len(set(rows)) == 10 and rows == sorted(rows) and rows == embed.sample_rows(100, 10, 0)
     assert rows != embed.sample_rows(100, 10, 1)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_vectors_resume_after_the_saved_batches_with_the_same_values(tokenizer, test_file, tmp_path):
+    from miniature.checkpoints import BatchCheckpoint
+
+    torch.manual_seed(0)
+    encoder = BertForPreTraining(_config(tokenizer)).base_model.eval()
+    windows = embed.first_windows(tokenizer, data.load_qa(test_file), max_length=40, doc_stride=8)
+    clean = embed.cls_vectors(encoder, windows, tokenizer.pad_token_id, batch_size=3)  # 9 batches
+    calls = []
+
+    def stop_in_batch(n):
+        def hook(module, args):
+            calls.append(1)
+            if len(calls) == n:
+                raise Interrupted
+        return encoder.register_forward_pre_hook(hook)
+
+    folder = tmp_path / "ck"
+    handle = stop_in_batch(6)
+    with pytest.raises(Interrupted):  # killed in the 6th batch; chunks of >= 7 data points: batches 1-3 saved
+        embed.cls_vectors(encoder, windows, tokenizer.pad_token_id, 3, checkpoint=BatchCheckpoint(folder, "fp", 7))
+    handle.remove()
+    assert [int(np.load(p)["end_batch"]) for p in sorted(folder.glob("chunk-*.npz"))] == [3]
+    calls.clear()
+    handle = stop_in_batch(0)
+    resumed = embed.cls_vectors(encoder, windows, tokenizer.pad_token_id, 3,
+                                checkpoint=BatchCheckpoint(folder, "fp", 7))
+    handle.remove()
+    assert len(calls) == 6  # batches 4 to 9
+    np.testing.assert_array_equal(resumed, clean)  # bit for bit
+    # A checkpoint of other inputs is not used: the vectors are computed afresh.
+    other = embed.cls_vectors(encoder, windows, tokenizer.pad_token_id, 3, checkpoint=BatchCheckpoint(folder, "x", 7))
+    np.testing.assert_array_equal(other, clean)
+
+
+def test_embed_model_resumes_and_removes_its_checkpoint(tokenizer, test_file, tmp_path, caplog):
+    torch.manual_seed(0)
+    save_model(BertForPreTraining(_config(tokenizer)).eval(), tokenizer, tmp_path / "pretrained")
+    save_model(BertForQuestionAnswering(_config(tokenizer)), tokenizer, tmp_path / "finetuned")
+    data.write_json(demo_data.generate_qa(30, seed=2, prefix="train"), tmp_path / "train.json")
+    data.write_json(demo_data.generate_match_reports(8, seed=3, prefix="challenge"), tmp_path / "challenge.json")
+
+    def run(name, **resume):
+        out = tmp_path / name
+        embed.embed_model(tmp_path / "pretrained", tmp_path / "finetuned", test_file, tmp_path / "train.json",
+                          tmp_path / "challenge.json", out / "before.npz", out / "after.npz", max_length=40,
+                          doc_stride=8, batch_size=4, train_questions=10, seed=3, **resume)
+        return (out / "before.npz").read_bytes(), (out / "after.npz").read_bytes()
+
+    clean = run("clean")
+    folder = tmp_path / "ck"
+    # A finished split from an earlier attempt is taken as it is; its fingerprint is checked.
+    model = embed.load_model(embed.STAGE_CLASSES["before"], tmp_path / "pretrained").base_model
+    windows = embed.first_windows(embed.load_tokenizer(tmp_path / "pretrained"), data.load_qa(test_file), 40, 8)
+    embed.cls_vectors(model, windows, tokenizer.pad_token_id, 4,
+                      checkpoint=embed.vectors_checkpoint(folder / "before-test", tmp_path / "pretrained", 4, False,
+                                                          "cpu", 5))
+    assert (folder / "before-test").is_dir()
+    with caplog.at_level(logging.INFO, logger="miniature.checkpoints"):
+        assert run("resumed", checkpoint_dir=folder, resume_every=5) == clean
+    assert f"resumed from {folder / 'before-test'} after batch 7 (25 of 25 items done)" in caplog.text
+    assert not folder.exists()

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from transformers import BertConfig, BertForPreTraining, DistilBertConfig, DistilBertForMaskedLM
@@ -50,3 +51,85 @@ def test_finetune_then_predict(splits, tmp_path, build):
     contexts = dict(zip(test["id"], test["context"]))
     assert all(a == "" or a in contexts[q] for q, a in answers.items())  # answers are spans of their context
     assert metrics["total"] == 30 and 0 <= metrics["exact"] <= 100
+
+
+class Interrupted(Exception):
+    pass
+
+
+class Stopping(torch.nn.Module):
+    """A model that raises on its ``fail_at``-th forward pass (a job killed mid-way) and
+    counts the passes it makes."""
+
+    def __init__(self, model, fail_at=None):
+        super().__init__()
+        self.model, self.fail_at, self.calls = model, fail_at, 0
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise Interrupted
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+
+
+def test_window_logits_resume_after_the_saved_batches_with_the_same_logits(splits, tmp_path):
+    from transformers import BertForQuestionAnswering
+
+    from miniature import qa
+    from miniature.checkpoints import BatchCheckpoint
+
+    root, tokenizer = splits
+    torch.manual_seed(0)
+    model = BertForQuestionAnswering(_bert(tokenizer).config).eval()
+    features = qa.eval_features(tokenizer, data.load_qa(root / "test.json"), 48, 16)
+    n = len(features.inputs)
+    batches = qa.length_sorted_batches([len(w["input_ids"]) for w in features.inputs], 8)
+    assert len(batches) >= 10
+
+    starts, ends = qa.window_logits(model, features, tokenizer.pad_token_id, 8)
+    folder = tmp_path / "ck"
+    # Below the threshold nothing is kept: the same logits, and no folder.
+    same = qa.window_logits(model, features, tokenizer.pad_token_id, 8,
+                            checkpoint=BatchCheckpoint(folder, "fp", every=n + 1))
+    assert not folder.exists()
+    for a, b in zip(same[0] + same[1], starts + ends):
+        np.testing.assert_array_equal(a, b)
+
+    with pytest.raises(Interrupted):  # killed in the 7th batch, chunks of >= 20 windows kept
+        qa.window_logits(Stopping(model, fail_at=7), features, tokenizer.pad_token_id, 8,
+                         checkpoint=BatchCheckpoint(folder, "fp", every=20))
+    saved = max(int(np.load(p)["end_batch"]) for p in folder.glob("chunk-*.npz"))
+    assert 2 <= saved <= 6
+    resumed_model = Stopping(model)
+    resumed = qa.window_logits(resumed_model, features, tokenizer.pad_token_id, 8,
+                               checkpoint=BatchCheckpoint(folder, "fp", every=20))
+    assert resumed_model.calls == len(batches) - saved  # started after the saved batches
+    assert max(int(np.load(p)["end_batch"]) for p in folder.glob("chunk-*.npz")) == len(batches)
+    assert all(s.dtype == np.float32 for s in resumed[0])
+    for a, b in zip(resumed[0] + resumed[1], starts + ends):
+        np.testing.assert_array_equal(a, b)  # bit for bit
+
+
+def test_predict_qa_resumes_and_removes_its_checkpoint(splits, tmp_path):
+    root, tokenizer = splits
+    torch.manual_seed(0)
+    models.save_model(_bert(tokenizer), tokenizer, tmp_path / "pretrained")
+    finetune.finetune_qa(tmp_path / "pretrained", root / "train.json", tmp_path / "qa", SETTINGS, seed=0)
+    outputs = ["p.json", "m.json", "metrics.json", "timing.json"]
+
+    def run(name, **resume):
+        paths = [tmp_path / name / o for o in outputs]
+        predict.predict_qa(tmp_path / "qa", root / "test.json", *paths, 48, 16, PREDICT, **resume)
+        return [p.read_text() for p in paths[:3]]
+
+    clean = run("clean")
+    folder = tmp_path / "ck"
+    from miniature.checkpoints import BatchCheckpoint
+
+    # A stale chunk (other settings) is ignored and replaced; the outputs are those of a clean run.
+    stale = BatchCheckpoint(folder, "stale", every=1)
+    stale.resume([{}])
+    stale.add(1, 1, rows=np.arange(1), start=np.zeros(3, np.float32), end=np.zeros(3, np.float32))
+    stale.flush()
+    assert run("resumed", checkpoint_dir=folder, resume_every=5) == clean
+    assert not folder.exists()

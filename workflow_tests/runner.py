@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -13,8 +14,42 @@ CONFIGS = Path(__file__).resolve().parent / "configs"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
+# Working directories that run another copy of the workflow than ROOT's (see run_from).
+_WORKFLOW_ROOTS: dict[Path, Path] = {}
+
+
+def run_from(workdir, root):
+    """Make every later run in ``workdir`` (snakemake, start_snakemake, planned_jobs) use the
+    workflow in ``root``, e.g. a copy made by :func:`copy_working_tree`."""
+    _WORKFLOW_ROOTS[Path(workdir).resolve()] = Path(root)
+
+
+def copy_working_tree(dest, umask=0o002):
+    """Copy the working tree (tracked files as they are now, and untracked files git does not
+    ignore: what the tests must test, not the last commit) to ``dest`` as ``git clone`` would
+    write it under ``umask``. Under umask 002 (the default for regular accounts on Debian and
+    Ubuntu) every folder and file is group-writable. Returns ``dest``."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    dest = Path(dest)
+    previous = os.umask(umask)
+    try:
+        for name in sorted(set(filter(None, listed))):
+            source = ROOT / name
+            if not source.is_file():  # a tracked file deleted in the working tree
+                continue
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)  # 0777 & ~umask, as git makes them
+            shutil.copyfile(source, target)
+            target.chmod((0o777 if os.access(source, os.X_OK) else 0o666) & ~umask)
+    finally:
+        os.umask(previous)
+    return dest
+
+
 def _command(workdir, args, configfile):
-    cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    root = _WORKFLOW_ROOTS.get(Path(workdir).resolve(), ROOT)
+    cmd = [*SNAKEMAKE, "--snakefile", str(root / "Snakefile"), "--directory", str(workdir), *args]
     if configfile is not None:
         cmd += ["--configfile", str(configfile)]
     return cmd

@@ -11,13 +11,14 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import time
 
 import pandas as pd
 import pytest
 import yaml
 
-from runner import CONFIGS, ROOT, planned_jobs, snakemake, start_snakemake
+from runner import CONFIGS, ENV, ROOT, _command, planned_jobs, snakemake, start_snakemake
 
 CONTEXT = "Anna Berg was born in Oslo in 1901."
 
@@ -274,3 +275,99 @@ def test_killed_run_resumes_and_ends_exactly_where_a_clean_run_does(tmp_path, ti
     assert [name for name in sorted(ours) if not same_content(tmp_path / name, tiny_run / name)] == []
     for name in TABLES:
         assert (tmp_path / name).read_bytes() == (tiny_run / name).read_bytes()
+
+
+# --- the attack, prediction and embedding resume -------------------------------------------------
+
+# Installed in every Python process of a run through PYTHONPATH: each job stops for good right
+# after it first saves partial results (an attacked review, a chunk of logits or vectors), so
+# that the run is killed with every one of these jobs mid-way, however fast the tiny models are.
+PAUSE_AFTER_FIRST_SAVE = '''
+import importlib.abc, importlib.util, sys, time
+
+class _PauseAfterFirstSave(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "miniature.checkpoints":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        execute = spec.loader.exec_module
+
+        def exec_module(module):
+            execute(module)
+            for cls, method in ((module.RowLog, "append"), (module.BatchCheckpoint, "flush")):
+                def paused(self, *args, _save=getattr(cls, method), **kwargs):
+                    _save(self, *args, **kwargs)
+                    time.sleep(900)
+                setattr(cls, method, paused)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, _PauseAfterFirstSave())
+'''
+
+RESUMED = {  # output -> what its job's checkpoint holds, and the log line of its resumption
+    "results/attack/large/summary.json": ("results/checkpoints/attack/large", "resumed at review 2 of 6"),
+    "results/predict/large/metrics.json": ("results/checkpoints/predict/large",
+                                           "resumed from results/checkpoints/predict/large after batch 2"),
+    "results/embed/large/after.npz": ("results/checkpoints/embed/large",
+                                      "resumed from results/checkpoints/embed/large/before-test after batch 1"),
+}
+
+
+def saved_something(workdir, checkpoint):
+    """Whether a job's checkpoint holds a finished review or chunk."""
+    folder = workdir / checkpoint
+    rows = folder / "rows.jsonl"
+    if rows.is_file():
+        return len(rows.read_bytes().splitlines()) >= 2  # the fingerprint, then a review
+    return any(folder.rglob("chunk-*.npz"))
+
+
+def test_killed_attack_prediction_and_embedding_resume_with_the_outputs_of_a_clean_run(tmp_path, tiny_run):
+    # The tiny config with the logits and vectors saved every 40 windows and 50 data points
+    # (a test split has ~150 windows in batches of 32, the embedded splits 60-200 points in
+    # batches of 64); the outputs do not depend on it, so they must be tiny_run's.
+    config = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    config["predict"] = {"resume_every": 40}
+    config["embed"] = {"resume_every": 50}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    # What these jobs read is tiny_run's (copied with its times): only they run here.
+    shutil.copytree(tiny_run / "results", tmp_path / "results",
+                    ignore=lambda folder, names: names if folder.endswith(("/attack/large", "/predict/large",
+                                                                           "/embed/large")) else [])
+    assert planned_jobs(tmp_path, target=" ".join(RESUMED), configfile=tmp_path / "config.yaml") == {
+        "attack": 1, "predict_qa": 1, "embed": 1}
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(PAUSE_AFTER_FIRST_SAVE)
+    env = {**ENV, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+    # Three cores: the three jobs (one thread each) can be stopped side by side while the jobs
+    # they need still run.
+    run = subprocess.Popen(_command(tmp_path, ["--cores", "3", *RESUMED], tmp_path / "config.yaml"),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 900
+        while not all(saved_something(tmp_path, checkpoint) for checkpoint, _ in RESUMED.values()):
+            assert run.poll() is None, "the run ended before every job saved partial results"
+            assert time.monotonic() < deadline, "no partial results in time"
+            time.sleep(0.2)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)  # Snakemake and every running job, as a crash would
+        run.wait()
+    for output in RESUMED:
+        assert not (tmp_path / output).exists()
+
+    snakemake(tmp_path, "--unlock", configfile=tmp_path / "config.yaml")
+    snakemake(tmp_path, "--cores", "2", "--rerun-incomplete", *RESUMED, configfile=tmp_path / "config.yaml")
+    for output, (checkpoint, resumed) in RESUMED.items():
+        log = (tmp_path / "logs" / output.split("/")[1] / "large.log").read_text()
+        assert resumed in log, log[-2000:]
+        assert not (tmp_path / checkpoint).exists()  # discarded once the outputs were in place
+    ours = finished_outputs(tmp_path)
+    for output in ["results/attack/large/examples.csv", "results/attack/large/succeeded.json",
+                   "results/predict/large/predictions.json", "results/predict/large/null_margins.json",
+                   "results/predict/large/timing.json", "results/embed/large/before.npz", *RESUMED]:
+        assert output in ours
+    assert [name for name in sorted(ours) if not same_content(tmp_path / name, tiny_run / name)] == []

@@ -93,6 +93,29 @@ def test_nothing_changed_runs_nothing(tiny_run):
     assert _planned_after(tiny_run, "unchanged", _config()) == set()
 
 
+def _reversed_keys(value):
+    """``value`` with every mapping's keys in reverse order, recursively (lists keep their order)."""
+    if isinstance(value, dict):
+        return {key: _reversed_keys(value[key]) for key in reversed(list(value))}
+    if isinstance(value, list):
+        return [_reversed_keys(item) for item in value]
+    return value
+
+
+def test_a_config_with_its_keys_reordered_reruns_nothing(tiny_run):
+    # What a YAML dumper (sort_keys) or an editor's formatter does to a config: the params of
+    # every job are mappings derived from it, and Snakemake compares params by their repr.
+    config = _config()
+    reordered = _reversed_keys(config)
+    # Except the models: their order is the order of the tables' rows and of each pair's two
+    # models (miniature.config.canonical), so reordering them rightly changes outputs.
+    reordered["models"] = {key: reordered["models"][key] for key in config["models"]}
+    assert list(reordered) != list(config)
+    assert list(reordered["finetune"]["qa"]) != list(config["finetune"]["qa"])
+    assert list(reordered["models"]["large"]["build"]) != list(config["models"]["large"]["build"])
+    assert _planned_after(tiny_run, "reordered", reordered) == set()
+
+
 def test_adding_a_model_runs_only_its_jobs_its_pairs_and_the_tables(tiny_run):
     config = _config()
     config["models"]["extra"] = {"build": {"recipe": "pretrain", "layers": 1, "hidden": 16, "heads": 2,
