@@ -77,8 +77,8 @@ def validate_config(config: dict) -> dict:
     if errors:
         best = jsonschema.exceptions.best_match(errors)
         raise ConfigError(f"config error: {_message(best)}")
-    _check_references(config)
-    _check_micro_batches(config)
+    for check in CROSS_FIELD_CHECKS:
+        check(config)
     attack = config["attack"]
     attack.setdefault("masked_lm", config["reference"])
     attack.setdefault("seed", config["seed"])
@@ -103,7 +103,20 @@ def _drop_replaced_sources(config: dict) -> None:
                 splits[split] = {kind: spec for kind, spec in source.items() if spec is not None}
 
 
+# --- cross-field checks: what must fit what (run by validate_config, before any job) ---------
+#
+# Each check raises ConfigError naming both fields and their values. Sizes known only from
+# files on this machine (a local data file, a local model folder) are checked by
+# miniature.inputs.check_inputs with the same functions (check_split_sizes, check_model_fit);
+# sizes known only after a download are checked by the job, whose message names both fields.
+
+
+def _fail(message: str):
+    raise ConfigError(f"config error: {message}")
+
+
 def _check_references(config: dict) -> None:
+    """Every model key named by another field is one of the models, and no compression cycles."""
     models = config["models"]
     if config["reference"] not in models:
         raise ConfigError(
@@ -118,36 +131,82 @@ def _check_references(config: dict) -> None:
                 raise ConfigError(f"config error: models.{key}.compress: models depend on each other in a cycle")
             seen.add(parent)
             parent = model_parent(config, parent)
-    agreement = config.get("agreement", {})
-    if agreement.get("seed_baseline") and agreement.get("baseline_seed") == config.get("seed"):
-        raise ConfigError("config error: agreement.baseline_seed: must differ from seed "
-                          f"({config.get('seed')}), or the seed baseline repeats the reference's fine-tuning")
-    k_max = max([config["knn"]["k"], *config["knn"]["sweep"]])
-    if k_max > config["ood"]["train_questions"]:
-        raise ConfigError(f"config error: knn: K={k_max} is more than the {config['ood']['train_questions']} "
-                          "training questions of ood.train_questions it is searched among")
     masked_lm = config["attack"].get("masked_lm")
     if isinstance(masked_lm, str) and masked_lm not in models:
         raise ConfigError(f"config error: attack.masked_lm: {masked_lm!r} is not one of the models "
                           f"({', '.join(models)}); give a model key or a source (hub or path)")
-    for key, spec in models.items():
+
+
+def _check_seeds(config: dict) -> None:
+    agreement = config.get("agreement", {})
+    if agreement.get("seed_baseline") and agreement.get("baseline_seed") == config.get("seed"):
+        raise ConfigError("config error: agreement.baseline_seed: must differ from seed "
+                          f"({config.get('seed')}), or the seed baseline repeats the reference's fine-tuning")
+
+
+def _check_sources(config: dict) -> None:
+    for key, spec in config["models"].items():
         if "sha256" in spec and model_source(config, key) not in ("path", "package"):
             raise ConfigError(f"config error: models.{key}.sha256: only path and package sources have a weights "
                               "file to check")
         recipe = spec.get("compress")
-        if recipe is None:
-            continue
-        where = f"config error: models.{key}.compress"
-        if recipe["method"] == "dynamic_int8" and recipe["stage"] != "finetuned":
-            raise ConfigError(f"{where}.stage: an int8 model cannot be fine-tuned; dynamic_int8 needs stage: finetuned")
-        parent_layers = known_layers(config, recipe["from"])
-        if parent_layers is None:
-            continue
-        if recipe["method"] == "layer_drop" and max(recipe["keep"]) >= parent_layers:
-            raise ConfigError(f"{where}.keep: {recipe['from']!r} has only {parent_layers} layers")
-        if recipe["method"] == "distil" and "hidden" not in recipe and recipe["layers"] > parent_layers:
-            raise ConfigError(f"{where}.layers: a student started from {recipe['from']!r}'s layers can have at most "
-                              f"{parent_layers}")
+        if recipe is not None and recipe["method"] == "dynamic_int8" and recipe["stage"] != "finetuned":
+            raise ConfigError(f"config error: models.{key}.compress.stage: an int8 model cannot be fine-tuned; "
+                              "dynamic_int8 needs stage: finetuned")
+
+
+def _check_shapes(config: dict) -> None:
+    """A new model's (build recipe or distillation student with its own width) attention
+    heads divide its width; heads and intermediate only come with a width."""
+    for key, spec in config["models"].items():
+        for kind in ("build", "compress"):
+            shape = spec.get(kind)
+            if shape is None:
+                continue
+            where = f"models.{key}.{kind}"
+            if kind == "compress" and shape["method"] == "distil" and "hidden" not in shape:
+                given = [f for f in ("heads", "intermediate") if f in shape]
+                if given:
+                    _fail(f"{where}.{given[0]}: {given[0]} {shape[given[0]]} needs hidden: without hidden the "
+                          f"student keeps {shape['from']!r}'s own layers and their shape")
+            if "hidden" in shape and "heads" in shape and shape["hidden"] % shape["heads"]:
+                _fail(f"{where}: hidden {shape['hidden']} is not a multiple of heads {shape['heads']} "
+                      "(each attention head gets hidden / heads dimensions)")
+
+
+def _check_windows(config: dict) -> None:
+    """A QA window of max_length tokens holds [CLS] question [SEP] context [SEP], and its context
+    part must be longer than the doc_stride tokens it shares with the previous window."""
+    for key in qa_models(config):
+        settings = finetune_settings(config, key, "qa")
+        length, stride = settings.get("max_length"), settings.get("doc_stride")
+        if length is not None and stride is not None and stride >= length - QUESTION_AND_SPECIAL_TOKENS:
+            _fail(f"finetune.qa of model {key!r}: doc_stride {stride} must be less than max_length {length} "
+                  f"minus {QUESTION_AND_SPECIAL_TOKENS} (3 special tokens and a question of at least one token): "
+                  "a window's context part must be longer than the doc_stride tokens it shares with the "
+                  "previous window")
+
+
+# [CLS] question [SEP] context [SEP]: the least room a question takes besides the context.
+QUESTION_AND_SPECIAL_TOKENS = 4
+
+
+def _check_batches(config: dict) -> None:
+    """Every batch splits into its ``gradient_accumulation`` equal micro-batches, and
+    pre-training makes at least one batch of sentence pairs."""
+    _check_micro_batches(config)
+    pretraining = config["pretraining"]
+    pretrains = models_built_by(config, "pretrain") or [
+        k for k in compressed_at(config, "pretrained") if config["models"][k]["compress"]["method"] == "distil"]
+    pairs = PAIRS_PER_DOCUMENT * pretraining["corpus_documents"]
+    if pretrains and pretraining["batch_size"] > pairs:
+        _fail(f"pretraining: batch_size {pretraining['batch_size']} is more than the at most {pairs} sentence "
+              f"pairs of corpus_documents {pretraining['corpus_documents']} ({PAIRS_PER_DOCUMENT} per document), "
+              f"which pre-training of {', '.join(pretrains)} needs at least one batch of")
+
+
+# Sentence pairs miniature.models.sentence_pairs makes of a document (at most).
+PAIRS_PER_DOCUMENT = 2
 
 
 def _check_micro_batches(config: dict) -> None:
@@ -160,6 +219,161 @@ def _check_micro_batches(config: dict) -> None:
         if batch is not None and batch % parts:
             raise ConfigError(f"config error: {field}: batch_size {batch} is not a multiple of "
                               f"gradient_accumulation {parts} (a batch is split into equal micro-batches)")
+
+
+def _check_neighbours(config: dict) -> None:
+    k_max = max([config["knn"]["k"], *config["knn"]["sweep"]])
+    if k_max > config["ood"]["train_questions"]:
+        raise ConfigError(f"config error: knn: K={k_max} is more than the {config['ood']['train_questions']} "
+                          "training questions of ood.train_questions it is searched among")
+
+
+def _check_articles(config: dict) -> None:
+    """An article selection with a stop at or before its start selects nothing (or everything
+    with exclude): a slip, not a split."""
+    for split, source in config["data"]["qa"].items():
+        for kind, spec in source.items():
+            selection = spec.get("articles") if isinstance(spec, dict) else None
+            if selection and "stop" in selection and selection["stop"] <= selection["start"]:
+                _fail(f"data.qa.{split}.{kind}.articles: stop {selection['stop']} is not after start "
+                      f"{selection['start']}, so the selection is empty")
+
+
+def _check_model_fit(config: dict) -> None:
+    check_model_fit(config)
+
+
+def _check_config_split_sizes(config: dict) -> None:
+    check_split_sizes(config, split_sizes_from_config(config))
+
+
+def check_model_fit(config: dict, local: dict | None = None) -> None:
+    """Layer indices and lengths against the models they index, where the model's shape is
+    known: from the config (built models and their compressions) or, with ``local``
+    (model key or ``attack.masked_lm`` -> {"layers", "positions", "where"}, from
+    miniature.inputs), from a local folder's config.json."""
+    local = local or {}
+    for key, spec in config["models"].items():
+        recipe = spec.get("compress")
+        if recipe is None:
+            continue
+        where = f"config error: models.{key}.compress"
+        parent_layers = known_layers(config, recipe["from"], local)
+        if parent_layers is None:
+            continue
+        source = _shape_source(config, recipe["from"], local)
+        if recipe["method"] == "layer_drop" and max(recipe["keep"]) >= parent_layers:
+            raise ConfigError(f"{where}.keep: {recipe['from']!r} has only {parent_layers} layers{source} (indices "
+                              f"0 to {parent_layers - 1}), but keep {recipe['keep']} names layer {max(recipe['keep'])}")
+        if recipe["method"] == "distil" and "hidden" not in recipe and recipe["layers"] > parent_layers:
+            raise ConfigError(f"{where}.layers: a student started from {recipe['from']!r}'s layers can have at most "
+                              f"{parent_layers}{source}, not {recipe['layers']}")
+    # Every length a model reads must fit its position embeddings.
+    for key in qa_models(config):
+        positions = known_positions(config, base_model(config, key), local)
+        if positions is None:
+            continue
+        source = _positions_source(config, base_model(config, key), local)
+        for task in ("qa", "sentiment") if "sentiment" in config["data"] else ("qa",):
+            length = finetune_settings(config, key, task).get("max_length")
+            if length is not None and length > positions:
+                _fail(f"finetune.{task} of model {key!r}: max_length {length} is more than the "
+                      f"{positions} positions of model {key!r}{source}")
+        if "sentiment" in config["data"] and key in config["models"] and config["attack"].get("max_length"):
+            length = config["attack"]["max_length"]
+            if length > positions:
+                _fail(f"attack.max_length: {length} is more than the {positions} positions of target {key!r}{source}")
+    if "sentiment" not in config["data"]:
+        return
+    masked_lm = config["attack"].get("masked_lm", config["reference"])
+    if isinstance(masked_lm, str):
+        positions, source = known_positions(config, masked_lm, local), _positions_source(config, masked_lm, local)
+        name = f"the attack masked-LM {masked_lm!r}"
+    else:
+        facts = local.get("attack.masked_lm", {})
+        positions, source, name = facts.get("positions"), f" ({facts.get('where')})", "the attack masked-LM"
+    if positions is None:
+        return
+    for key in config["models"]:
+        length = attack_max_length(config, key)
+        if length > positions:
+            field = ("attack.max_length" if config["attack"].get("max_length")
+                     else f"finetune.sentiment.max_length of model {key!r} (attack.max_length's default)")
+            _fail(f"{field}: {length} is more than the {positions} positions of {name}{source}")
+
+
+def _shape_source(config: dict, key: str, local: dict) -> str:
+    root = _root_model(config, key)
+    return f" ({local[root]['where']})" if root in local else ""
+
+
+def _positions_source(config: dict, key: str, local: dict) -> str:
+    root = _root_model(config, key)
+    if root in local:
+        return f" ({local[root]['where']})"
+    return f" (pretraining.max_length, which {root!r} was built with)"
+
+
+def _root_model(config: dict, key: str) -> str:
+    while model_parent(config, key) is not None:
+        key = model_parent(config, key)
+    return key
+
+
+def split_sizes_from_config(config: dict) -> dict:
+    """The split sizes the config alone tells: those of generated splits,
+    ``{(task, split): (size, where)}``."""
+    sizes = {}
+    for task, unit in (("qa", "questions"), ("sentiment", "reviews")):
+        for split, source in config["data"].get(task, {}).items():
+            if "generate" in source:
+                sizes[(task, split)] = (source["generate"][unit], f"data.{task}.{split}.generate.{unit}")
+    return sizes
+
+
+def check_split_sizes(config: dict, sizes: dict, labels: dict | None = None) -> None:
+    """Every count drawn from or searched in a split against the split's size, where known.
+
+    ``sizes``: ``{(task, split): (size, where)}`` (where: the field or file it comes from);
+    ``labels``: ``{split: (negatives, positives, where)}`` of sentiment splits.
+    """
+    def size(task, split):
+        return sizes.get((task, split), (None, None))
+
+    knn, ood = config.get("knn"), config.get("ood")
+    if knn is not None:
+        k_max = max([knn["k"], *knn["sweep"]])
+        n, where = size("qa", "test")
+        if n is not None and k_max > n - 1:
+            _fail(f"knn: K={k_max} is more than the {n} test questions of {where} minus one (each test question's "
+                  "nearest other test questions are searched)")
+        n, where = size("qa", "train")
+        if n is not None and ood is not None and k_max > min(n, ood["train_questions"]):
+            _fail(f"knn: K={k_max} is more than the {n} training questions of {where} (ood.train_questions "
+                  f"{ood['train_questions']} takes all of them), among which the OOD detector searches")
+    attack = config.get("attack")
+    n, where = size("sentiment", "test")
+    if attack is not None and "sentiment" in config["data"]:
+        wanted = attack["sample_size"]
+        if n is not None and wanted > n:
+            _fail(f"attack.sample_size: {wanted} is more than the {n} reviews of {where} it is drawn from")
+        negatives, positives, where = (labels or {}).get("test", (None, None, None))
+        if negatives is not None and (wanted // 2 > negatives or wanted - wanted // 2 > positives):
+            _fail(f"attack.sample_size: a balanced sample of {wanted} needs {wanted // 2} negative and "
+                  f"{wanted - wanted // 2} positive reviews; {where} has {negatives} and {positives}")
+    n, where = size("sentiment", "train")
+    if n is not None and "finetune" in config:
+        post_training = compressed_at(config, "finetuned")
+        for key in [k for k in config["models"] if k not in post_training]:
+            batch = finetune_settings(config, key, "sentiment").get("batch_size")
+            if batch is not None and batch > n:
+                _fail(f"finetune.sentiment of model {key!r}: batch_size {batch} is more than the {n} reviews "
+                      f"of {where} (training needs at least one batch)")
+
+
+CROSS_FIELD_CHECKS = [_check_references, _check_seeds, _check_sources, _check_shapes, _check_windows,
+                      _check_batches, _check_neighbours, _check_articles, _check_model_fit,
+                      _check_config_split_sizes]
 
 
 # --- derived views used by the rules ---------------------------------------------------------
@@ -177,19 +391,33 @@ def model_parent(config: dict, key: str) -> str | None:
     return config["models"][key].get("compress", {}).get("from")
 
 
-def known_layers(config: dict, key: str) -> int | None:
-    """Encoder layers of a model the workflow builds, when the config alone tells."""
+def known_layers(config: dict, key: str, local: dict | None = None) -> int | None:
+    """Encoder layers of a model the workflow builds, when the config alone tells (or, with
+    ``local`` from miniature.inputs.local_model_facts, a local folder's config.json)."""
     spec = config["models"][key]
     if "build" in spec:
         return spec["build"]["layers"]
     recipe = spec.get("compress")
     if recipe is None:
-        return None
+        return (local or {}).get(key, {}).get("layers")
     if recipe["method"] == "layer_drop":
         return len(recipe["keep"])
     if recipe["method"] == "distil":
         return recipe["layers"]
-    return known_layers(config, recipe["from"])
+    return known_layers(config, recipe["from"], local)
+
+
+def known_positions(config: dict, key: str, local: dict | None = None) -> int | None:
+    """Position embeddings (the most tokens a model reads) of a model, where known: a built
+    model has ``pretraining.max_length`` (miniature.models.new_bert), a compression its
+    parent's (a distilled student copies its teacher's config), a local folder what its
+    config.json says (``local``)."""
+    spec = config["models"][key]
+    if "build" in spec:
+        return config["pretraining"]["max_length"]
+    if "compress" in spec:
+        return known_positions(config, spec["compress"]["from"], local)
+    return (local or {}).get(key, {}).get("positions")
 
 
 def models_built_by(config: dict, recipe: str) -> list[str]:
@@ -222,6 +450,32 @@ def describe_source(config: dict, key: str) -> str:
     if kind == "compress":
         name = f"{name} of {recipe.pop('from')} ({recipe.pop('stage')})"
     return " ".join([name, *(f"{k}={v}" for k, v in recipe.items())])
+
+
+def canonical(config: dict) -> dict:
+    """``config`` with every mapping's keys in sorted order, recursively, except the order of
+    the models (lists keep their order too).
+
+    Snakemake decides whether a job's params changed by comparing their ``repr``, which for a
+    dict includes its key order; every param is derived from this canonical config, so a
+    config that means the same (its keys reordered, as a YAML dumper or a formatter does)
+    gives the same params and reruns nothing. The order of ``models`` is kept: it is the
+    order of the tables' rows (Table 2's pairs, Table 3, models.csv, agreement.csv) and of
+    each pair's two models (model_pairs), so reordering the models does change outputs.
+    Nothing else has a meaningful key order: the data splits are looked up by name.
+    """
+
+    def ordered(value):
+        if isinstance(value, dict):
+            return {key: ordered(value[key]) for key in sorted(value, key=str)}
+        if isinstance(value, list):
+            return [ordered(item) for item in value]
+        return value
+
+    result = ordered(config)
+    if isinstance(config.get("models"), dict):
+        result["models"] = {key: ordered(spec) for key, spec in config["models"].items()}
+    return result
 
 
 def model_pairs(config: dict) -> list[tuple[str, str]]:
@@ -275,7 +529,7 @@ def finetune_settings(config: dict, key: str, task: str = "qa") -> dict:
         settings.pop("steps", None)
         settings.pop("epochs", None)
     settings.update(override)
-    return settings
+    return dict(sorted(settings.items()))  # one order for the same settings (they are job params)
 
 
 def attack_max_length(config: dict, key: str) -> int:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,8 +27,8 @@ if TYPE_CHECKING:
     import datasets
 
 # The checks live in miniature.inputs (light enough to run while the workflow is parsed).
-from miniature.inputs import (DataError, check_sentiment, check_squad, read_json, select_articles,  # noqa: F401
-                              squad_size)
+from miniature.inputs import (DataError, check_sentiment, check_squad, damaged, read_json,  # noqa: F401
+                              select_articles, squad_size)
 
 
 @contextmanager
@@ -94,7 +96,11 @@ def load_qa(path: str | Path) -> datasets.Dataset:
     """A SQuAD 2.0 JSON file (.json or .json.gz) as a flat QA dataset, in file order."""
     import datasets
 
-    articles = datasets.load_dataset("json", data_files=str(path), field="data", split="train")
+    try:
+        articles = datasets.load_dataset("json", data_files=str(path), field="data", split="train")
+    except Exception:
+        read_json(path)  # a file that is not JSON (half-written, say): an error naming it and what to delete
+        raise
     return articles.map(_flatten_articles, batched=True, remove_columns=articles.column_names,
                         features=qa_features())
 
@@ -297,6 +303,8 @@ def read_arrays(path: str | Path) -> dict:
             return {name: f[name] for name in f.files}
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as e:  # truncated, say
+        raise DataError(damaged(path, f"not a readable .npz file: {type(e).__name__}: {e}")) from None
 
 
 def write_jsonl(rows: list[dict], path: str | Path) -> None:

@@ -41,6 +41,28 @@ class InputError(ValueError):
     """An input named by the config cannot be used; the message names the field and the file."""
 
 
+def is_output(path: str | Path) -> bool:
+    """Whether ``path`` is something the workflow made: under ``results/`` of the working
+    directory (where every job runs)."""
+    path = Path(path)
+    if path.is_absolute():
+        try:
+            path = path.relative_to(Path.cwd())
+        except ValueError:
+            return False
+    return path.parts[:1] == ("results",)
+
+
+def damaged(file: str | Path, problem: str, remove: str | Path | None = None) -> str:
+    """The one message for a file that cannot be read: it names the file, what is wrong and
+    what to do: for something the workflow made (under results/), delete ``remove`` (the
+    file, or the folder it belongs to) and rerun, so that the workflow makes it again."""
+    remove = remove or file
+    if is_output(remove):
+        return f"{file} is damaged ({problem}): delete {remove} and rerun"
+    return f"{file} is damaged ({problem}): the workflow does not make it; replace it with a good copy"
+
+
 # --- data files ------------------------------------------------------------------------------
 
 
@@ -60,6 +82,8 @@ def read_json(path: str | Path, name: str | None = None):
     except IsADirectoryError:
         raise DataError(f"{name}: is a directory, not a file") from None
     except (json.JSONDecodeError, UnicodeDecodeError, gzip.BadGzipFile, EOFError) as e:
+        if is_output(path):  # half-written by an older run, say
+            raise DataError(damaged(name, f"not valid JSON: {e}")) from None
         raise DataError(f"{name}: not valid JSON ({e})") from None
 
 
@@ -121,10 +145,12 @@ def select_articles(squad: dict, start: int = 0, stop: int | None = None, step: 
     return {**squad, "data": kept}
 
 
-def check_sentiment(path: str | Path, name: str | None = None) -> int:
+def check_sentiment(path: str | Path, name: str | None = None, labels: dict | None = None) -> int:
     """Check a sentiment file (JSON Lines: ``text`` string, ``label`` 0 or 1, optional unique ``id``);
-    return its number of rows. Raises DataError naming the file and the line."""
+    return its number of rows (and count each label into ``labels``, when given). Raises
+    DataError naming the file and the line."""
     name = name or str(path)
+    counts = {0: 0, 1: 0}
     seen: set = set()
     rows = 0
     try:
@@ -136,6 +162,8 @@ def check_sentiment(path: str | Path, name: str | None = None) -> int:
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as e:
+                    if is_output(path):
+                        raise DataError(damaged(name, f"line {number} is not valid JSON: {e}")) from None
                     raise DataError(f"{where}: not valid JSON ({e})") from None
                 if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                     raise DataError(f"{where}: expected an object with a 'text' string and a 'label'")
@@ -146,15 +174,20 @@ def check_sentiment(path: str | Path, name: str | None = None) -> int:
                     if row["id"] in seen:
                         raise DataError(f"{where}: duplicate id {row['id']!r}")
                     seen.add(row["id"])
+                counts[label] += 1
                 rows += 1
     except FileNotFoundError:
         raise DataError(f"{name}: file not found") from None
     except IsADirectoryError:
         raise DataError(f"{name}: is a directory, not a file") from None
     except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as e:
+        if is_output(path):
+            raise DataError(damaged(name, f"not a text file: {e}")) from None
         raise DataError(f"{name}: not a text file ({e})") from None
     if rows == 0:
         raise DataError(f"{name}: contains no reviews")
+    if labels is not None:
+        labels.update(counts)
     return rows
 
 
@@ -191,6 +224,8 @@ def check_model_dir(path: str | Path, name: str | None = None, convertible: bool
     try:
         json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        if is_output(path):
+            raise ModelError(damaged(f"{name}/config.json", f"not valid JSON: {e}", remove=name)) from None
         raise ModelError(f"{name}: config.json is not valid JSON ({e})") from None
     for config_file in ("config.json", "tokenizer_config.json"):
         if _asks_for_code(path / config_file):
@@ -240,15 +275,27 @@ def _local_path(field: str, path: str, workdir: Path) -> Path:
 def qa_split_sizes(config: dict, workdir: Path, missing_ok: bool = False) -> dict[str, int | None]:
     """Check every local QA data file; return each split's question count (None: known only
     later, or a missing file that ``missing_ok`` lets pass)."""
-    sizes: dict[str, int | None] = {}
+    return {split: size for split, (size, _) in _qa_splits(config, workdir, missing_ok).items()}
+
+
+def longest_question(squad: dict) -> tuple[str, int]:
+    """(id, words) of the question with the most whitespace-separated words: a lower bound of
+    its tokens under any tokenizer that splits at least at whitespace."""
+    return max(((qa["id"], len(qa["question"].split())) for article in squad["data"]
+                for p in article["paragraphs"] for qa in p["qas"]), key=lambda q: q[1], default=("", 0))
+
+
+def _qa_splits(config: dict, workdir: Path, missing_ok: bool) -> dict[str, tuple[int | None, tuple | None]]:
+    """split -> (question count, (id, words) of its longest question), each None where unknown."""
+    splits: dict[str, tuple[int | None, tuple | None]] = {}
     for split, source in config["data"]["qa"].items():
         if "generate" in source:
-            sizes[split] = source["generate"]["questions"]
+            splits[split] = (source["generate"]["questions"], None)
         elif "file" in source:
             field, path = f"data.qa.{split}.file.path", source["file"]["path"]
             local = _local_path(field, path, workdir)
             if missing_ok and not local.exists():
-                sizes[split] = None
+                splits[split] = (None, None)
                 continue
             try:
                 squad = read_json(local, name=path)
@@ -258,20 +305,45 @@ def qa_split_sizes(config: dict, workdir: Path, missing_ok: bool = False) -> dic
                     check_squad(squad, f"{path} (articles {source['file']['articles']})")
             except DataError as error:
                 _fail(field, str(error))
-            sizes[split] = squad_size(squad)
+            splits[split] = (squad_size(squad), longest_question(squad))
         else:
-            sizes[split] = None
-    return sizes
+            splits[split] = (None, None)
+    return splits
+
+
+def sentiment_split_sizes(config: dict, workdir: Path) -> dict[str, tuple[int | None, dict | None]]:
+    """Check every local sentiment file; return split -> (reviews, {label: count}), each None
+    where known only later (a hub split). A generated split's labels are counted by
+    generating it (cheap up to GENERATED_LABELS_UP_TO reviews)."""
+    splits: dict[str, tuple[int | None, dict | None]] = {}
+    for split, source in config["data"].get("sentiment", {}).items():
+        if "file" in source:
+            field, path, labels = f"data.sentiment.{split}.file.path", source["file"]["path"], {}
+            try:
+                splits[split] = (check_sentiment(_local_path(field, path, workdir), name=path, labels=labels), labels)
+            except DataError as error:
+                _fail(field, str(error))
+        elif "generate" in source:
+            n = source["generate"]["reviews"]
+            labels = None
+            if n <= GENERATED_LABELS_UP_TO and "seed" in config:
+                from miniature import demo_data
+
+                rows = demo_data.generate_reviews(n, config["seed"], prefix=split)
+                labels = {y: sum(r["label"] == y for r in rows) for y in (0, 1)}
+            splits[split] = (n, labels)
+        else:
+            splits[split] = (None, None)
+    return splits
+
+
+# Generated sentiment splits up to this size are generated at parse time to count their labels
+# (5,000 reviews take about 0.1 s); a larger one's balance is checked by the attack_sample job.
+GENERATED_LABELS_UP_TO = 5000
 
 
 def check_sentiment_files(config: dict, workdir: Path, sizes: dict) -> None:
-    for split, source in config["data"].get("sentiment", {}).items():
-        if "file" in source:
-            field, path = f"data.sentiment.{split}.file.path", source["file"]["path"]
-            try:
-                check_sentiment(_local_path(field, path, workdir), name=path)
-            except DataError as error:
-                _fail(field, str(error))
+    sentiment_split_sizes(config, workdir)
 
 
 def check_model_dirs(config: dict, workdir: Path, sizes: dict) -> None:
@@ -310,9 +382,94 @@ def check_neighbour_count(field: str, k, n_points: int | None, points: str) -> N
         _fail(field, f"K = {k} is larger than the number of {points} ({n_points}) minus one")
 
 
+def local_model_facts(config: dict, workdir: Path) -> dict[str, dict]:
+    """What local model folders' config.json files tell about their shape, for the checks of
+    lengths and layer indices (miniature.config.check_model_fit): model key (or
+    ``attack.masked_lm``) -> {"layers", "positions", "where"}. Folders that are not there
+    (yet) are left out; check_model_dirs and check_packages report them."""
+    folders = {}
+    for key, spec in config["models"].items():
+        if "path" in spec:
+            folders[key] = (workdir / spec["path"], spec["path"])
+        elif "package" in spec:
+            try:
+                folders[key] = (package_folder(**spec["package"]), f"package {spec['package']['name']}")
+            except ModelError:
+                continue
+    masked_lm = config.get("attack", {}).get("masked_lm")
+    if isinstance(masked_lm, dict) and "path" in masked_lm:
+        folders["attack.masked_lm"] = (workdir / masked_lm["path"], masked_lm["path"])
+    facts = {}
+    for key, (folder, where) in folders.items():
+        try:
+            model_config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(model_config, dict):
+            continue
+        layers = model_config.get("num_hidden_layers", model_config.get("n_layers"))
+        positions = model_config.get("max_position_embeddings")
+        facts[key] = {"layers": layers if isinstance(layers, int) else None,
+                      "positions": positions if isinstance(positions, int) else None,
+                      "where": f"{where}/config.json"}
+    return facts
+
+
+def check_question_room(config: dict, questions: dict) -> None:
+    """The longest question of a local QA file (in words, the least tokens it takes) must
+    leave a window's context part longer than doc_stride: max_length - 3 special tokens -
+    the question > doc_stride, for every model's QA settings."""
+    from miniature import config as cfg
+
+    for split, longest in questions.items():
+        if longest is None or "finetune" not in config:
+            continue
+        qid, words = longest
+        for key in cfg.qa_models(config):
+            settings = cfg.finetune_settings(config, key, "qa")
+            length, stride = settings["max_length"], settings["doc_stride"]
+            if stride >= length - 3 - words:
+                _fail(f"data.qa.{split}.file.path",
+                      f"question {qid!r} has {words} words (at least {words} tokens), which leaves a window of "
+                      f"finetune.qa max_length {length} of model {key!r} at most {length - 3 - words} context "
+                      f"tokens (3 are special tokens): not more than its doc_stride {stride}; raise max_length "
+                      "or lower doc_stride")
+
+
+def check_sizes_fit(config: dict, qa: dict, sentiment: dict, models: dict) -> None:
+    """``qa``: split -> questions; ``sentiment``: split -> (reviews, {label: count}); ``models``:
+    :func:`local_model_facts`. The cross-field checks of miniature.config whose sizes come from local files: counts
+    against the splits they are drawn from or searched in, lengths and layer indices against
+    local models. Raises InputError with config's message."""
+    from miniature import config as cfg
+
+    sizes = {}
+    reviews = {split: n for split, (n, _) in sentiment.items()}
+    for task, splits, unit in (("qa", qa, "questions"), ("sentiment", reviews, "reviews")):
+        for split, n in splits.items():
+            source = config["data"][task][split]
+            if n is not None:
+                where = (f"data.{task}.{split}.generate.{unit}" if "generate" in source
+                         else f"data.{task}.{split}.file.path ({source['file']['path']})")
+                sizes[(task, split)] = (n, where)
+    labels = {}
+    for split, (n, counts) in sentiment.items():
+        if counts is not None:
+            source = config["data"]["sentiment"][split]
+            where = (f"the generated data.sentiment.{split}" if "generate" in source
+                     else f"data.sentiment.{split}.file.path ({source['file']['path']})")
+            labels[split] = (counts[0], counts[1], where)
+    try:
+        cfg.check_split_sizes(config, sizes, labels)
+        if "finetune" in config and "attack" in config:
+            cfg.check_model_fit(config, models)
+    except cfg.ConfigError as error:
+        raise InputError("input error: " + str(error).removeprefix("config error: ")) from None
+
+
 # Each check gets the validated config, the working directory and the QA split sizes
 # (question counts; None where the split comes from the hub and its size is known later).
-CHECKS: list[Callable[[dict, Path, dict], None]] = [check_sentiment_files, check_model_dirs]
+CHECKS: list[Callable[[dict, Path, dict], None]] = [check_model_dirs]
 
 
 def check_inputs(config: dict, workdir: str | Path = ".", missing_ok: bool = False) -> dict[str, int | None]:
@@ -321,10 +478,18 @@ def check_inputs(config: dict, workdir: str | Path = ".", missing_ok: bool = Fal
     ``missing_ok`` lets a QA data file that is not there yet pass (a dry run shows the plan
     before a user supplies it), and a model package that is not installed yet; a file or
     package that is there is checked all the same.
+
+    Then every size that must fit one the inputs tell (a sample against its split, K against
+    the points it is searched among, a question against the window, a length against a local
+    model's positions, a layer index against its layers) is checked.
     """
     workdir = Path(workdir)
-    sizes = qa_split_sizes(config, workdir, missing_ok)
+    qa = _qa_splits(config, workdir, missing_ok)
+    sizes = {split: size for split, (size, _) in qa.items()}
+    sentiment = sentiment_split_sizes(config, workdir)
     for check in CHECKS:
         check(config, workdir, sizes)
     check_packages(config, missing_ok)
+    check_question_room(config, {split: longest for split, (_, longest) in qa.items()})
+    check_sizes_fit(config, sizes, sentiment, local_model_facts(config, workdir))
     return sizes

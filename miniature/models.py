@@ -24,11 +24,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from transformers import (AutoConfig, AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, BertConfig,
                           BertForPreTraining, BertTokenizerFast, DataCollatorForLanguageModeling)
 
 from miniature import data
-from miniature.inputs import PICKLE_WEIGHTS, ModelError, check_model_dir, package_folder
+from miniature.inputs import PICKLE_WEIGHTS, ModelError, check_model_dir, damaged, package_folder
 from miniature.training import discard_checkpoint, fingerprint_of, train
 
 log = logging.getLogger(__name__)
@@ -57,15 +58,36 @@ def load_model(model_class, path: str | Path, **kwargs):
     An int8 folder (see :mod:`miniature.compress`) is rebuilt from its int8 tensors.
     """
     check_model_dir(path)
-    if (compression_recipe(path) or {}).get("method") == "dynamic_int8":
-        from miniature.compress import load_int8
+    try:
+        if (compression_recipe(path) or {}).get("method") == "dynamic_int8":
+            from miniature.compress import load_int8
 
-        return load_int8(model_class, path)
-    return model_class.from_pretrained(str(path), use_safetensors=True, trust_remote_code=False, **kwargs)
+            return load_int8(model_class, path)
+        return model_class.from_pretrained(str(path), use_safetensors=True, trust_remote_code=False, **kwargs)
+    except SafetensorError as e:  # truncated or overwritten weights
+        weights = weights_file(path)
+        raise ModelError(damaged(weights if weights.is_file() else path, f"unreadable safetensors: {e}",
+                                 remove=path)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelError(damaged(Path(path) / COMPRESSION_FILE, f"not valid JSON: {e}", remove=path)) from None
+    except (OSError, EOFError) as e:
+        raise ModelError(damaged(path, f"{type(e).__name__}: {e}", remove=path)) from None
+
+
+# Files one of which every tokenizer folder has (fast, WordPiece, SentencePiece, BPE).
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model", "vocab.json")
 
 
 def load_tokenizer(path: str | Path):
-    return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
+    """The tokenizer saved in a model folder; a missing or unreadable one is an error that
+    names the folder (and what to delete), not a traceback from inside transformers."""
+    if not any((Path(path) / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelError(damaged(path, f"no tokenizer: none of {', '.join(TOKENIZER_FILES)}", remove=path))
+    try:
+        return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
+    except Exception as e:  # noqa: BLE001 -- transformers raises anything from TypeError to OSError here
+        raise ModelError(damaged(path, f"its tokenizer cannot be loaded: {type(e).__name__}: {e}",
+                                 remove=path)) from None
 
 
 def save_model(model, tokenizer, path: str | Path, json_files: dict | None = None) -> None:

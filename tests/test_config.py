@@ -94,6 +94,50 @@ def _mutations():
          "finetune.qa of model 'large': batch_size 32 is not a multiple of gradient_accumulation 3"),
         ("a model's own batch that does not split", set_(["models", "small", "finetune"], {"sentiment": {"batch_size": 10, "gradient_accumulation": 4}}),
          "finetune.sentiment of model 'small': batch_size 10 is not a multiple of gradient_accumulation 4"),
+        # --- cross-field checks: sizes, counts and indices that must fit one another ---
+        ("window stride not smaller than the window", set_(["finetune", "qa", "doc_stride"], 96),
+         "finetune.qa of model 'large': doc_stride 96 must be less than max_length 96 minus 4"),
+        ("window stride leaving no room for a question", set_(["finetune", "qa", "doc_stride"], 92),
+         "finetune.qa of model 'large': doc_stride 92 must be less than max_length 96 minus 4 (3 special tokens "
+         "and a question of at least one token)"),
+        ("a model's own window shorter than the shared stride", set_(["models", "small", "finetune"], {"qa": {"max_length": 32}}),
+         "finetune.qa of model 'small': doc_stride 32 must be less than max_length 32 minus 4"),
+        ("attack sample larger than the generated test split", set_(["attack", "sample_size"], 501),
+         "attack.sample_size: 501 is more than the 500 reviews of data.sentiment.test.generate.reviews it is drawn from"),
+        ("K above the test questions it is searched among", set_(["data", "qa", "test", "generate", "questions"], 50),
+         "knn: K=50 is more than the 50 test questions of data.qa.test.generate.questions minus one"),
+        ("K above the training questions of the OOD detector", set_(["data", "qa", "train", "generate", "questions"], 40),
+         "knn: K=50 is more than the 40 training questions of data.qa.train.generate.questions (ood.train_questions "
+         "2000 takes all of them)"),
+        ("heads that do not divide a built model's width", set_(["models", "small", "build", "heads"], 3),
+         "models.small.build: hidden 64 is not a multiple of heads 3"),
+        ("heads that do not divide a student's width", set_(["models", "distil", "compress", "heads"], 5),
+         "models.distil.compress: hidden 64 is not a multiple of heads 5"),
+        ("student heads without a width", set_(["models", "s"], {"compress": {"from": "large", "method": "distil", "layers": 2, "steps": 5, "heads": 2}}),
+         "models.s.compress.heads: heads 2 needs hidden: without hidden the student keeps 'large''s own layers"),
+        ("student intermediate without a width", set_(["models", "s"], {"compress": {"from": "large", "method": "distil", "layers": 2, "steps": 5, "intermediate": 64}}),
+         "models.s.compress.intermediate: intermediate 64 needs hidden"),
+        ("keep names a layer the parent lacks", set_(["models", "truncated", "compress", "keep"], [3]),
+         "models.truncated.compress.keep: 'large' has only 3 layers (indices 0 to 2), but keep [3] names layer 3"),
+        ("keep beyond a compressed parent's layers", set_(["models", "t2"], {"compress": {"from": "truncated", "method": "layer_drop", "keep": [0, 2]}}),
+         "models.t2.compress.keep: 'truncated' has only 2 layers"),
+        ("pre-training batch larger than the corpus's sentence pairs", set_(["pretraining", "corpus_documents"], 10),
+         "pretraining: batch_size 32 is more than the at most 20 sentence pairs of corpus_documents 10"),
+        ("sentiment batch larger than the training reviews", set_(["data", "sentiment", "train", "generate", "reviews"], 20),
+         "finetune.sentiment of model 'large': batch_size 32 is more than the 20 reviews of "
+         "data.sentiment.train.generate.reviews"),
+        ("QA window longer than a built model's positions", set_(["finetune", "qa", "max_length"], 160),
+         "finetune.qa of model 'large': max_length 160 is more than the 128 positions of model 'large' "
+         "(pretraining.max_length, which 'large' was built with)"),
+        ("pre-training shorter than the windows of a compression", set_(["pretraining", "max_length"], 64),
+         "finetune.qa of model 'large': max_length 96 is more than the 64 positions"),
+        ("a model's own sentiment length beyond its positions", set_(["models", "distil", "finetune"], {"sentiment": {"max_length": 256}}),
+         "finetune.sentiment of model 'distil': max_length 256 is more than the 128 positions of model 'distil' "
+         "(pretraining.max_length, which 'large' was built with)"),
+        ("attack length beyond the targets' positions", set_(["attack", "max_length"], 200),
+         "attack.max_length: 200 is more than the 128 positions of target 'large'"),
+        ("empty article selection", set_(["data", "qa", "challenge"], {"file": {"path": "x.json", "articles": {"start": 4, "stop": 4}}}),
+         "data.qa.challenge.file.articles: stop 4 is not after start 4, so the selection is empty"),
     ]
 
 
@@ -176,6 +220,7 @@ def test_seed_baseline_is_a_derived_key_with_the_reference_settings_and_the_othe
 def test_attack_defaults_and_lengths(demo):
     demo["models"]["small"]["finetune"] = {"sentiment": {"max_length": 48}}
     del demo["attack"]
+    demo["data"]["sentiment"]["test"] = {"generate": {"reviews": 1000}}  # enough for the default sample
     validated = cfg.validate_config(demo)
     attack = validated["attack"]
     assert attack["masked_lm"] == "large" and attack["seed"] == validated["seed"]  # the reference, the run's seed

@@ -199,3 +199,139 @@ def test_a_local_attack_masked_lm_is_checked_like_a_model(tmp_path):
         inputs.check_inputs(config, tmp_path)
     config["attack"]["masked_lm"] = "a"  # a model key: nothing more to check
     inputs.check_inputs(config, tmp_path)
+
+
+# --- sizes that must fit ones only local files tell (miniature.config's cross-field checks) ---
+
+
+@pytest.fixture
+def demo(tmp_path):
+    """A validated copy of the demo config, to point at files in tmp_path."""
+    import copy
+    from pathlib import Path
+
+    import yaml
+
+    from miniature import config as cfg
+
+    shipped = yaml.safe_load((Path(__file__).resolve().parent.parent / "config.yaml").read_text())
+
+    def validated(mutate):
+        config = copy.deepcopy(shipped)
+        mutate(config)
+        return cfg.validate_config(config)
+    return validated
+
+
+def _reviews(tmp_path, name, labels):
+    (tmp_path / name).write_text("".join(json.dumps({"text": f"Review {i}.", "label": y}) + "\n"
+                                         for i, y in enumerate(labels)))
+    return {"file": {"path": name}}
+
+
+def _questions(tmp_path, name, n, question="Where?"):
+    (tmp_path / name).write_text(json.dumps(squad(*[{"id": f"q{i}", "question": question, "answers": []}
+                                                     for i in range(n)])))
+    return {"file": {"path": name}}
+
+
+def _fails(config, tmp_path, message):
+    with pytest.raises(InputError) as raised:
+        inputs.check_inputs(config, tmp_path)
+    assert str(raised.value).startswith("input error: ") and message in str(raised.value), str(raised.value)
+
+
+def test_demo_with_local_files_passes(tmp_path, demo):
+    def mutate(c):
+        c["data"]["qa"]["test"] = _questions(tmp_path, "test.json", 60)
+        c["data"]["sentiment"]["test"] = _reviews(tmp_path, "test.jsonl", [0, 1] * 20)
+    assert inputs.check_inputs(demo(mutate), tmp_path)["test"] == 60
+
+
+def test_attack_sample_larger_than_a_local_test_split(tmp_path, demo):
+    config = demo(lambda c: c["data"]["sentiment"].update(test=_reviews(tmp_path, "test.jsonl", [0, 1] * 15)))
+    _fails(config, tmp_path, "attack.sample_size: 40 is more than the 30 reviews of data.sentiment.test.file.path "
+                             "(test.jsonl) it is drawn from")
+
+
+def test_balanced_attack_sample_needs_half_of_each_class(tmp_path, demo):
+    config = demo(lambda c: c["data"]["sentiment"].update(test=_reviews(tmp_path, "test.jsonl", [0] * 19 + [1] * 31)))
+    _fails(config, tmp_path, "attack.sample_size: a balanced sample of 40 needs 20 negative and 20 positive reviews; "
+                             "data.sentiment.test.file.path (test.jsonl) has 19 and 31")
+
+
+def test_balanced_attack_sample_of_a_generated_split(tmp_path, demo):
+    from miniature import demo_data
+
+    n = next(n for n in range(4, 40, 2)
+             if sum(r["label"] for r in demo_data.generate_reviews(n, 0, prefix="test")) != n // 2)
+    config = demo(lambda c: (c["data"]["sentiment"].update(test={"generate": {"reviews": n}}),
+                             c["attack"].update(sample_size=n)))
+    _fails(config, tmp_path, f"attack.sample_size: a balanced sample of {n} needs {n // 2} negative and {n // 2} "
+                             "positive reviews; the generated data.sentiment.test has")
+
+
+def test_k_against_a_local_test_split(tmp_path, demo):
+    config = demo(lambda c: c["data"]["qa"].update(test=_questions(tmp_path, "test.json", 40)))
+    _fails(config, tmp_path, "knn: K=50 is more than the 40 test questions of data.qa.test.file.path (test.json) "
+                             "minus one")
+
+
+def test_k_against_a_local_training_split(tmp_path, demo):
+    config = demo(lambda c: c["data"]["qa"].update(train=_questions(tmp_path, "train.json", 30)))
+    _fails(config, tmp_path, "knn: K=50 is more than the 30 training questions of data.qa.train.file.path "
+                             "(train.json) (ood.train_questions 2000 takes all of them)")
+
+
+def test_sentiment_batch_against_a_local_training_split(tmp_path, demo):
+    config = demo(lambda c: c["data"]["sentiment"].update(train=_reviews(tmp_path, "train.jsonl", [0, 1] * 10)))
+    _fails(config, tmp_path, "finetune.sentiment of model 'large': batch_size 32 is more than the 20 reviews of "
+                             "data.sentiment.train.file.path (train.jsonl)")
+
+
+def test_a_long_question_must_leave_room_in_the_window(tmp_path, demo):
+    long = " ".join(["word"] * 61) + "?"  # 61 words: 96 - 3 - 61 = 32 context tokens, not more than doc_stride 32
+    config = demo(lambda c: c["data"]["qa"].update(test=_questions(tmp_path, "test.json", 60, long)))
+    _fails(config, tmp_path, "data.qa.test.file.path: question 'q0' has 61 words (at least 61 tokens), which leaves "
+                             "a window of finetune.qa max_length 96 of model 'large' at most 32 context tokens "
+                             "(3 are special tokens): not more than its doc_stride 32")
+    config = demo(lambda c: c["data"]["qa"].update(test=_questions(tmp_path, "test.json", 60, long[5:])))
+    inputs.check_inputs(config, tmp_path)  # 60 words leave 33
+
+
+def _local_model(tmp_path, name, **config):
+    path = _model_dir(tmp_path)
+    (path / "config.json").write_text(json.dumps({"model_type": "bert", **config}))
+    path.rename(tmp_path / name)
+    return name
+
+
+def test_keep_against_a_local_models_layers(tmp_path, demo):
+    folder = _local_model(tmp_path, "big", num_hidden_layers=2, max_position_embeddings=512)
+    config = demo(lambda c: (c["models"].update(large={"path": folder}),
+                             c["models"]["truncated"]["compress"].update(keep=[0, 2])))
+    _fails(config, tmp_path, "models.truncated.compress.keep: 'large' has only 2 layers (big/config.json) "
+                             "(indices 0 to 1), but keep [0, 2] names layer 2")
+
+
+def test_student_depth_against_a_local_models_layers(tmp_path, demo):
+    folder = _local_model(tmp_path, "big", num_hidden_layers=2, max_position_embeddings=512)
+    config = demo(lambda c: (c["models"].update(large={"path": folder}),
+                             c["models"]["distil"]["compress"].update(layers=3),
+                             [c["models"]["distil"]["compress"].pop(k) for k in ("hidden", "heads", "intermediate")]))
+    _fails(config, tmp_path, "models.distil.compress.layers: a student started from 'large''s layers can have at "
+                             "most 2 (big/config.json), not 3")
+
+
+def test_window_against_a_local_models_positions(tmp_path, demo):
+    folder = _local_model(tmp_path, "big", num_hidden_layers=3, max_position_embeddings=64)
+    config = demo(lambda c: c["models"].update(large={"path": folder}))
+    _fails(config, tmp_path, "finetune.qa of model 'large': max_length 96 is more than the 64 positions of model "
+                           "'large' (big/config.json)")
+
+
+def test_attack_length_against_a_local_masked_lm(tmp_path, demo):
+    folder = _local_model(tmp_path, "mlm", num_hidden_layers=3, max_position_embeddings=64)
+    config = demo(lambda c: c["attack"].update(masked_lm={"path": folder}))
+    _fails(config, tmp_path, "finetune.sentiment.max_length of model 'large' (attack.max_length's default): 128 is "
+                             "more than the 64 positions of the attack masked-LM (mlm/config.json)")
