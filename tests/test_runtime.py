@@ -1,5 +1,7 @@
 """Job setup: where a job's model runs, from the resources its rule was given."""
 
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -28,3 +30,31 @@ def test_a_job_that_asked_for_a_gpu_stops_when_torch_sees_none():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_a_job_that_asked_for_a_gpu_runs_on_it():
     assert job_device(_job(gpu=1)) == "cuda"
+
+
+def _rules() -> dict[str, str]:
+    """Rule name -> its text, from rules/*.smk."""
+    rules = {}
+    for smk in sorted((Path(__file__).resolve().parent.parent / "rules").glob("*.smk")):
+        for block in re.split(r"^(?=rule \w+:)", smk.read_text(), flags=re.M):
+            head = re.match(r"rule (\w+):", block)
+            if head:
+                rules[head.group(1)] = block
+    return rules
+
+
+def test_every_rule_that_runs_a_model_asks_for_gpus_and_runs_on_them():
+    """The GPU plumbing: a rule whose script runs a model declares ``gpu`` (0 by default) and
+    passes ``job_device(snakemake)`` on; the training and inference rules (threads: HEAVY) are
+    exactly those rules."""
+    root = Path(__file__).resolve().parent.parent
+    runs_a_model, heavy = set(), set()
+    for name, text in _rules().items():
+        script = re.search(r'script:\s*"\.\./(scripts/\w+\.py)"', text)
+        if script and "device=job_device(snakemake)" in (root / script.group(1)).read_text():
+            runs_a_model.add(name)
+            assert re.search(r"^\s+gpu=0,$", text, re.M), f"rule {name} runs a model but declares no gpu resource"
+        if "threads: HEAVY" in text:
+            heavy.add(name)
+    assert runs_a_model == heavy == {"pretrain", "compress_pretrained", "compress_finetuned", "finetune_qa",
+                                     "finetune_sentiment", "predict_qa", "embed", "attack"}
