@@ -23,6 +23,20 @@ from runner import CONFIGS, ENV, ROOT, _command, planned_jobs, snakemake, start_
 CONTEXT = "Anna Berg was born in Oslo in 1901."
 
 
+
+def kill_when(run, ready, timeout: float, what: str) -> None:
+    """Wait (at most ``timeout`` seconds) until ``ready()`` while ``run`` goes on, then SIGKILL
+    Snakemake and every running job at once, as a crash would."""
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert run.poll() is None, f"the run ended before {what}"
+            assert time.monotonic() < deadline, f"not in time: {what}"
+            time.sleep(0.05)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+
 def squad(*qas, context=CONTEXT):
     return {"version": "v2.0", "data": [{"title": "Anna", "paragraphs": [{"context": context, "qas": list(qas)}]}]}
 
@@ -119,8 +133,10 @@ BAD_INPUTS = [
     ("model folder missing", setting(["models", "mine"], {"path": "models/mine"}),
      ["input error: models.mine.path: models/mine: no such folder"]),
     ("model folder without weights", path_model(files=()), ["models.mine.path: mine: no weights (*.safetensors)"]),
-    ("model folder with only a pickle checkpoint", path_model(files=("pytorch_model.bin",)),
-     ["models.mine.path: mine: only pickle weights (pytorch_model.bin); convert them to safetensors"]),
+    # pytorch_model.bin alone is converted at fetch time (tests/test_pickle_weights.py); a pickle
+    # under any other name is not.
+    ("model folder with only another pickle", path_model(files=("weights.pt",)),
+     ["models.mine.path: mine: only pickle weights (weights.pt); convert them to safetensors"]),
     ("model config asks for remote code",
      path_model(config={"model_type": "bert", "auto_map": {"AutoModel": "modeling_evil.EvilModel"}}),
      ["models.mine.path: mine: its config.json asks for custom code (auto_map)"]),
@@ -170,6 +186,9 @@ def test_good_local_inputs_pass_the_same_checks(tmp_path, tiny):
         qa_file(split, VALID_SQUAD)(tiny, tmp_path)
     sentiment_file([REVIEW, json.dumps({"id": "r2", "text": "Dull.", "label": 0})])(tiny, tmp_path)
     path_model()(tiny, tmp_path)
+    # Sizes that fit these small files: K below their 2 test questions, a sample of their 2 reviews.
+    tiny["knn"] = {"k": 1, "sweep": [1]}
+    tiny["attack"]["sample_size"] = 2
     result = dry_run(tmp_path, tiny)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "fetch_model" in result.stdout  # the local model is copied in by a job
@@ -235,15 +254,7 @@ def test_killed_run_resumes_and_ends_exactly_where_a_clean_run_does(tmp_path, ti
     config = fresh_tiny(tmp_path)
     run = start_snakemake(tmp_path, "--cores", "2", "all", configfile=config)
     checkpoint = tmp_path / "results/checkpoints/finetune/qa/large/state.pt"
-    try:
-        deadline = time.monotonic() + 1500
-        while not checkpoint.exists():
-            assert run.poll() is None, "the run ended before the fine-tuning job wrote its first checkpoint"
-            assert time.monotonic() < deadline, "no checkpoint in time"
-            time.sleep(0.05)
-    finally:
-        os.killpg(run.pid, signal.SIGKILL)  # Snakemake and every running job, as a crash would
-        run.wait()
+    kill_when(run, checkpoint.exists, 1500, "the fine-tuning job wrote its first checkpoint")
     # Killed mid-way: the job's output is absent (it is built under a temporary name), its checkpoint kept.
     assert not (tmp_path / "results/finetune/qa/large").exists()
     assert not (tmp_path / "results/table2.csv").exists()
@@ -347,15 +358,8 @@ def test_killed_attack_prediction_and_embedding_resume_with_the_outputs_of_a_cle
     # they need still run.
     run = subprocess.Popen(_command(tmp_path, ["--cores", "3", *RESUMED], tmp_path / "config.yaml"),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 900
-        while not all(saved_something(tmp_path, checkpoint) for checkpoint, _ in RESUMED.values()):
-            assert run.poll() is None, "the run ended before every job saved partial results"
-            assert time.monotonic() < deadline, "no partial results in time"
-            time.sleep(0.2)
-    finally:
-        os.killpg(run.pid, signal.SIGKILL)  # Snakemake and every running job, as a crash would
-        run.wait()
+    kill_when(run, lambda: all(saved_something(tmp_path, checkpoint) for checkpoint, _ in RESUMED.values()), 900,
+              "every job saved partial results")
     for output in RESUMED:
         assert not (tmp_path / output).exists()
 
