@@ -11,12 +11,20 @@ import os
 import sys
 
 
-def start_job(snakemake, offline: bool = True) -> logging.Logger:
+def start_job(snakemake, offline: bool = True, uses_sklearn: bool = False) -> logging.Logger:
     """Configure a job from its Snakemake object; return the logger to report progress to.
 
     Jobs that need no download run with the hub switched off, so the offline demo can
-    never hang on a network call; download jobs pass ``offline=False``.
+    never hang on a network call; download jobs pass ``offline=False``. Jobs that import
+    scikit-learn (through a library: the attack's textattack imports flair, which imports it)
+    pass ``uses_sklearn=True``.
     """
+    if not uses_sklearn:
+        # transformers' generation utilities import scikit-learn's metrics whenever it is
+        # installed, only for assisted generation, which no stage uses: 1-2 CPU-seconds at the
+        # start of every model job. A None entry in sys.modules makes Python (and so
+        # transformers' availability check) treat the package as absent in this job.
+        sys.modules.setdefault("sklearn", None)
     if offline:
         for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
             os.environ[name] = "1"

@@ -4,7 +4,7 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 from miniature.runtime import job_device, start_job  # noqa: E402
 
-log = start_job(snakemake)
+log = start_job(snakemake, uses_sklearn=True)
 from miniature import attack  # noqa: E402
 
 attack.attack_target(snakemake.input.target, snakemake.input.masked_lm, snakemake.input.sample,

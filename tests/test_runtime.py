@@ -1,6 +1,9 @@
 """Job setup: where a job's model runs, from the resources its rule was given."""
 
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -58,3 +61,21 @@ def test_every_rule_that_runs_a_model_asks_for_gpus_and_runs_on_them():
             heavy.add(name)
     assert runs_a_model == heavy == {"pretrain", "compress_pretrained", "compress_finetuned", "finetune_qa",
                                      "finetune_sentiment", "predict_qa", "embed", "attack"}
+
+
+@pytest.mark.parametrize("uses_sklearn", [False, True])
+def test_only_a_job_that_uses_scikit_learn_imports_it(uses_sklearn):
+    # In a fresh process: what a model job imports after start_job.
+    code = textwrap.dedent(f"""
+        import sys
+        from types import SimpleNamespace
+        from miniature.runtime import start_job
+        start_job(SimpleNamespace(log=[], threads=1, rule="predict_qa", wildcards={{}}), uses_sklearn={uses_sklearn})
+        from transformers import AutoModelForQuestionAnswering  # pulls in transformers' generation utilities
+        import transformers.generation.candidate_generator
+        print(sys.modules.get("sklearn") is not None)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == str(uses_sklearn)
