@@ -29,9 +29,14 @@ import numpy as np
 
 from miniature.training import discard_checkpoint, files_digest, fingerprint_of
 
-__all__ = ["BatchCheckpoint", "RowLog", "discard_checkpoint", "files_digest", "fingerprint_of", "inputs_digest"]
+__all__ = ["RESUME_EVERY", "BatchCheckpoint", "RowLog", "discard_checkpoint", "files_digest", "fingerprint_of",
+           "inputs_digest", "model_outputs_checkpoint"]
 
 log = logging.getLogger(__name__)
+
+# Items (windows, data points) between saved partial results when none is configured
+# (predict.resume_every, embed.resume_every).
+RESUME_EVERY = 5000
 
 
 def inputs_digest(rows: Sequence[dict]) -> str:
@@ -205,3 +210,15 @@ class BatchCheckpoint:
             os.fsync(f.fileno())
         tmp.replace(path)
         self._pending, self._pending_items, self._first_batch = [], 0, self._end_batch
+
+
+def model_outputs_checkpoint(folder: str | Path, model_dir: str | Path, device: str, every: int,
+                             **batching) -> BatchCheckpoint:
+    """Where a model's outputs on batches of windows (predict's logits, embed's vectors) are
+    kept: keyed by the model's content, the windows' tokens, what the batches are made with
+    (``batching``: batch size, token cap, bf16) and the device type."""
+    def fingerprint(windows):
+        return fingerprint_of({**batching, "device": str(device).split(":")[0], "windows": inputs_digest(windows)},
+                              model_dir)
+
+    return BatchCheckpoint(folder, fingerprint, every)

@@ -180,15 +180,15 @@ def _check_windows(config: dict) -> None:
     for key in qa_models(config):
         settings = finetune_settings(config, key, "qa")
         length, stride = settings.get("max_length"), settings.get("doc_stride")
-        if length is not None and stride is not None and stride >= length - QUESTION_AND_SPECIAL_TOKENS:
+        if length is not None and stride is not None and stride >= length - SPECIAL_TOKENS - 1:
             _fail(f"finetune.qa of model {key!r}: doc_stride {stride} must be less than max_length {length} "
-                  f"minus {QUESTION_AND_SPECIAL_TOKENS} (3 special tokens and a question of at least one token): "
+                  f"minus {SPECIAL_TOKENS + 1} ({SPECIAL_TOKENS} special tokens and a question of at least one token): "
                   "a window's context part must be longer than the doc_stride tokens it shares with the "
                   "previous window")
 
 
-# [CLS] question [SEP] context [SEP]: the least room a question takes besides the context.
-QUESTION_AND_SPECIAL_TOKENS = 4
+# [CLS] question [SEP] context [SEP]: the tokens of a QA window that are neither question nor context.
+SPECIAL_TOKENS = 3
 
 
 def _check_batches(config: dict) -> None:
@@ -237,10 +237,6 @@ def _check_articles(config: dict) -> None:
             if selection and "stop" in selection and selection["stop"] <= selection["start"]:
                 _fail(f"data.qa.{split}.{kind}.articles: stop {selection['stop']} is not after start "
                       f"{selection['start']}, so the selection is empty")
-
-
-def _check_model_fit(config: dict) -> None:
-    check_model_fit(config)
 
 
 def _check_config_split_sizes(config: dict) -> None:
@@ -372,7 +368,7 @@ def check_split_sizes(config: dict, sizes: dict, labels: dict | None = None) -> 
 
 
 CROSS_FIELD_CHECKS = [_check_references, _check_seeds, _check_sources, _check_shapes, _check_windows,
-                      _check_batches, _check_neighbours, _check_articles, _check_model_fit,
+                      _check_batches, _check_neighbours, _check_articles, check_model_fit,
                       _check_config_split_sizes]
 
 

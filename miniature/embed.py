@@ -21,7 +21,7 @@ import torch
 from transformers import AutoModelForPreTraining, AutoModelForQuestionAnswering
 
 from miniature import data, qa
-from miniature.checkpoints import BatchCheckpoint, discard_checkpoint, fingerprint_of, inputs_digest
+from miniature.checkpoints import RESUME_EVERY, BatchCheckpoint, discard_checkpoint, model_outputs_checkpoint
 from miniature.devices import autocast, model_device, to_device
 from miniature.models import load_model, load_tokenizer
 
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 # The class each stage's folder was saved as; its ``base_model`` is the encoder, loaded
 # without any newly initialised weight.
 STAGE_CLASSES = {"before": AutoModelForPreTraining, "after": AutoModelForQuestionAnswering}
-# Data points between saved partial results when none is configured (embed.resume_every).
-RESUME_EVERY = 5000
 
 
 def first_windows(tokenizer, dataset, max_length: int, doc_stride: int) -> list[dict]:
@@ -85,16 +83,6 @@ def sample_rows(n: int, size: int | None, seed: int) -> list[int]:
     return sorted(np.random.default_rng(seed).choice(n, size, replace=False).tolist())
 
 
-def vectors_checkpoint(folder, model_dir, batch_size: int, bf16: bool, device: str, every: int) -> BatchCheckpoint:
-    """Where the vectors of a split of at least ``every`` data points are kept: keyed by the
-    model's content, the windows' tokens and what the batches are made with."""
-    def fingerprint(windows):
-        return fingerprint_of({"batch_size": batch_size, "bf16": bf16, "device": torch.device(device).type,
-                               "windows": inputs_digest(windows)}, model_dir)
-
-    return BatchCheckpoint(folder, fingerprint, every)
-
-
 def embed_stage(model_dir, stage: str, splits: dict, out_path, max_length: int, doc_stride: int,
                 batch_size: int, bf16: bool = False, device: str = "cpu", checkpoint_dir=None,
                 resume_every: int = RESUME_EVERY) -> None:
@@ -109,8 +97,8 @@ def embed_stage(model_dir, stage: str, splits: dict, out_path, max_length: int, 
         windows = first_windows(tokenizer, dataset, max_length, doc_stride)
         checkpoint = None
         if checkpoint_dir is not None:
-            checkpoint = vectors_checkpoint(Path(checkpoint_dir) / f"{stage}-{name}", model_dir, batch_size, bf16,
-                                            device, resume_every)
+            checkpoint = model_outputs_checkpoint(Path(checkpoint_dir) / f"{stage}-{name}", model_dir, device,
+                                                  resume_every, batch_size=batch_size, bf16=bf16)
         arrays[name] = cls_vectors(encoder, windows, tokenizer.pad_token_id, batch_size, bf16, checkpoint)
         arrays[f"{name}_ids"] = np.asarray(dataset["id"], dtype=str)
         log.info("%s, %s: %d data points in %.1fs", stage, name, len(dataset), time.perf_counter() - began)

@@ -8,8 +8,9 @@ instead of letting a job fail hours later. Hub sources cannot be checked offline
 that download them run the same checks (:func:`check_squad`, :func:`check_model_dir`).
 
 This module imports nothing heavy (no torch, no datasets): it runs at every parse.
-A stage whose settings depend on the data (e.g. a number of neighbours K, which must be
-smaller than the number of points) adds a function to :data:`CHECKS`.
+Sizes that must fit the data (a number of neighbours K against the points it is searched
+among, a sample against its split) are checked by :func:`check_sizes_fit` with the functions
+of :mod:`miniature.config`; another check of a local input adds a function to :data:`CHECKS`.
 """
 
 from __future__ import annotations
@@ -272,12 +273,6 @@ def _local_path(field: str, path: str, workdir: Path) -> Path:
     return workdir / path
 
 
-def qa_split_sizes(config: dict, workdir: Path, missing_ok: bool = False) -> dict[str, int | None]:
-    """Check every local QA data file; return each split's question count (None: known only
-    later, or a missing file that ``missing_ok`` lets pass)."""
-    return {split: size for split, (size, _) in _qa_splits(config, workdir, missing_ok).items()}
-
-
 def longest_question(squad: dict) -> tuple[str, int]:
     """(id, words) of the question with the most whitespace-separated words: a lower bound of
     its tokens under any tokenizer that splits at least at whitespace."""
@@ -311,6 +306,11 @@ def _qa_splits(config: dict, workdir: Path, missing_ok: bool) -> dict[str, tuple
     return splits
 
 
+# Generated sentiment splits up to this size are generated at parse time to count their labels
+# (5,000 reviews take about 0.1 s); a larger one's balance is checked by the attack_sample job.
+GENERATED_LABELS_UP_TO = 5000
+
+
 def sentiment_split_sizes(config: dict, workdir: Path) -> dict[str, tuple[int | None, dict | None]]:
     """Check every local sentiment file; return split -> (reviews, {label: count}), each None
     where known only later (a hub split). A generated split's labels are counted by
@@ -335,15 +335,6 @@ def sentiment_split_sizes(config: dict, workdir: Path) -> dict[str, tuple[int | 
         else:
             splits[split] = (None, None)
     return splits
-
-
-# Generated sentiment splits up to this size are generated at parse time to count their labels
-# (5,000 reviews take about 0.1 s); a larger one's balance is checked by the attack_sample job.
-GENERATED_LABELS_UP_TO = 5000
-
-
-def check_sentiment_files(config: dict, workdir: Path, sizes: dict) -> None:
-    sentiment_split_sizes(config, workdir)
 
 
 def check_model_dirs(config: dict, workdir: Path, sizes: dict) -> None:
@@ -372,14 +363,6 @@ def check_packages(config: dict, missing_ok: bool = False) -> None:
                     _fail(f"models.{key}.package", str(error))
             except ModelError as error:
                 _fail(f"models.{key}.package", str(error))
-
-
-def check_neighbour_count(field: str, k, n_points: int | None, points: str) -> None:
-    """The K nearest neighbours of a point, the point itself excluded, need 1 <= K <= n_points - 1."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        _fail(field, f"K must be a positive integer, got {k!r}")
-    if n_points is not None and k > n_points - 1:
-        _fail(field, f"K = {k} is larger than the number of {points} ({n_points}) minus one")
 
 
 def local_model_facts(config: dict, workdir: Path) -> dict[str, dict]:
@@ -428,12 +411,13 @@ def check_question_room(config: dict, questions: dict) -> None:
         for key in cfg.qa_models(config):
             settings = cfg.finetune_settings(config, key, "qa")
             length, stride = settings["max_length"], settings["doc_stride"]
-            if stride >= length - 3 - words:
+            room = length - cfg.SPECIAL_TOKENS - words
+            if stride >= room:
                 _fail(f"data.qa.{split}.file.path",
                       f"question {qid!r} has {words} words (at least {words} tokens), which leaves a window of "
-                      f"finetune.qa max_length {length} of model {key!r} at most {length - 3 - words} context "
-                      f"tokens (3 are special tokens): not more than its doc_stride {stride}; raise max_length "
-                      "or lower doc_stride")
+                      f"finetune.qa max_length {length} of model {key!r} at most {room} context "
+                      f"tokens ({cfg.SPECIAL_TOKENS} are special tokens): not more than its doc_stride {stride}; "
+                      "raise max_length or lower doc_stride")
 
 
 def check_sizes_fit(config: dict, qa: dict, sentiment: dict, models: dict) -> None:

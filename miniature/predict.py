@@ -9,26 +9,10 @@ import torch
 from transformers import AutoModelForQuestionAnswering
 
 from miniature import data, qa, squad
-from miniature.checkpoints import BatchCheckpoint, discard_checkpoint, fingerprint_of, inputs_digest
+from miniature.checkpoints import RESUME_EVERY, discard_checkpoint, model_outputs_checkpoint
 from miniature.models import load_model, load_tokenizer
 
 log = logging.getLogger(__name__)
-
-
-# Windows between saved partial results when none is configured (predict.resume_every).
-RESUME_EVERY = 5000
-
-
-def logits_checkpoint(checkpoint_dir, model_dir, settings: dict, device: str, every: int) -> BatchCheckpoint:
-    """Where the window logits of a test split of at least ``every`` windows are kept: keyed
-    by the model's content, the windows' tokens and what the batches are made with."""
-    keys = {k: settings[k] for k in ("batch_size", "batch_tokens", "bf16")}
-
-    def fingerprint(windows):
-        return fingerprint_of({**keys, "device": torch.device(device).type, "windows": inputs_digest(windows)},
-                              model_dir)
-
-    return BatchCheckpoint(checkpoint_dir, fingerprint, every)
 
 
 def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metrics_path, timing_path,
@@ -45,7 +29,8 @@ def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metric
     dataset = data.load_qa(test_path)
     checkpoint = None
     if checkpoint_dir is not None:
-        checkpoint = logits_checkpoint(checkpoint_dir, model_dir, settings, device, resume_every)
+        checkpoint = model_outputs_checkpoint(checkpoint_dir, model_dir, device, resume_every,
+                                              **{k: settings[k] for k in ("batch_size", "batch_tokens", "bf16")})
     began = time.perf_counter()
     answers, margins = qa.predict(model, tokenizer, dataset, max_length, doc_stride,
                                   batch_size=settings["batch_size"], batch_tokens=settings["batch_tokens"],

@@ -27,10 +27,9 @@ rule predict_qa:
         # Test windows are cut exactly as the model's training windows were.
         max_length=qa_setting("max_length"),
         doc_stride=qa_setting("doc_stride"),
-        settings={k: v for k, v in config["predict"].items() if k != "resume_every"},
-        # Test splits of at least resume_every windows keep the logits of finished batches
-        # here until the outputs are written: a killed or requeued job starts after them.
+        settings=config["predict"],
+        # Test splits of at least predict.resume_every windows keep the logits of finished
+        # batches here until the outputs are written: a killed or requeued job starts after them.
         checkpoint_dir="results/checkpoints/predict/{model}",
-        resume_every=config["predict"]["resume_every"],
     script:
         "../scripts/predict_qa.py"

@@ -11,4 +11,4 @@ predict.predict_qa(snakemake.input.model, snakemake.input.test, snakemake.output
                    snakemake.output.null_margins, snakemake.output.metrics, snakemake.output.timing,
                    snakemake.params.max_length, snakemake.params.doc_stride, snakemake.params.settings,
                    device=job_device(snakemake), checkpoint_dir=snakemake.params.checkpoint_dir,
-                   resume_every=snakemake.params.resume_every)
+                   resume_every=snakemake.params.settings["resume_every"])

@@ -8,6 +8,7 @@ import torch
 from transformers import BertConfig, BertForPreTraining, BertForQuestionAnswering
 
 from miniature import data, demo_data, embed
+from miniature.checkpoints import model_outputs_checkpoint
 from miniature.models import save_model, train_tokenizer
 
 
@@ -144,8 +145,8 @@ def test_embed_model_resumes_and_removes_its_checkpoint(tokenizer, test_file, tm
     model = embed.load_model(embed.STAGE_CLASSES["before"], tmp_path / "pretrained").base_model
     windows = embed.first_windows(embed.load_tokenizer(tmp_path / "pretrained"), data.load_qa(test_file), 40, 8)
     embed.cls_vectors(model, windows, tokenizer.pad_token_id, 4,
-                      checkpoint=embed.vectors_checkpoint(folder / "before-test", tmp_path / "pretrained", 4, False,
-                                                          "cpu", 5))
+                      checkpoint=model_outputs_checkpoint(folder / "before-test", tmp_path / "pretrained", "cpu", 5,
+                                                          batch_size=4, bf16=False))
     assert (folder / "before-test").is_dir()
     with caplog.at_level(logging.INFO, logger="miniature.checkpoints"):
         assert run("resumed", checkpoint_dir=folder, resume_every=5) == clean

@@ -126,24 +126,6 @@ def test_config_json_must_be_json(tmp_path):
         inputs.check_model_dir(path)
 
 
-@pytest.mark.parametrize("k, n, message", [
-    (0, 100, "K must be a positive integer, got 0"),
-    (-3, 100, "K must be a positive integer, got -3"),
-    (2.5, 100, "K must be a positive integer, got 2.5"),
-    (True, 100, "K must be a positive integer, got True"),
-    (100, 100, "K = 100 is larger than the number of texts (100) minus one"),
-])
-def test_neighbour_count(k, n, message):
-    with pytest.raises(InputError) as raised:
-        inputs.check_neighbour_count("repr.k", k, n, "texts")
-    assert str(raised.value) == f"input error: repr.k: {message}"
-
-
-def test_neighbour_count_accepts_the_limits():
-    inputs.check_neighbour_count("repr.k", 99, 100, "texts")
-    inputs.check_neighbour_count("repr.k", 10_000, None, "texts")  # size unknown until the data is fetched
-
-
 def _config(**qa):
     return {"models": {"a": {"build": {}}, "b": {"build": {}}}, "data": {"qa": qa}}
 
