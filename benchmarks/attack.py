@@ -12,7 +12,7 @@ By default it attacks the demo's reference model with the demo's attack masked-L
 the demo first (snakemake --cores 8 results/table3.csv), or point it at other folders:
 
     python benchmarks/attack.py [--target results/finetune/sentiment/large]
-        [--masked-lm results/models/large] [--sample results/data/sentiment/attack_sample.jsonl]
+        [--masked-lm results/models/built/large] [--sample results/data/sentiment/attack_sample.jsonl]
         [--examples 40] [--max-length 128] [--candidates 3] [--profile]
 
 The demo's models are tiny (3 layers, width 96), so a forward pass costs about as much
@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification  # noqa: E402
 
-from miniature import attack, data, models  # noqa: E402
-from miniature.models import load_model, load_tokenizer  # noqa: E402
+from miniature import attack, data, pretraining  # noqa: E402
+from miniature.model_io import load_model, load_tokenizer  # noqa: E402
 
 
 class Timed:
@@ -65,8 +65,8 @@ def random_classifier(tokenizer, shape: str, max_length: int):
     """A randomly initialised sentence classifier of ``layers x width`` (timings only)."""
     layers, width = (int(n) for n in shape.lower().split("x"))
     torch.manual_seed(0)
-    built = models.new_bert(tokenizer, layers=layers, hidden=width, heads=max(1, width // 64),
-                            intermediate=4 * width, max_length=max_length)
+    built = pretraining.new_bert(tokenizer, layers=layers, hidden=width, heads=max(1, width // 64),
+                                 intermediate=4 * width, max_length=max_length)
     config = built.config
     config.num_labels = 2
     return AutoModelForSequenceClassification.from_config(config).eval()
@@ -111,7 +111,7 @@ def run(variant: str, args, examples: list[dict], profile: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="results/finetune/sentiment/large")
-    parser.add_argument("--masked-lm", default="results/models/large")
+    parser.add_argument("--masked-lm", default="results/models/built/large")
     parser.add_argument("--sample", default="results/data/sentiment/attack_sample.jsonl")
     parser.add_argument("--examples", type=int, default=40)
     parser.add_argument("--max-length", type=int, default=128)

@@ -27,7 +27,7 @@ from transformers import AutoModelForQuestionAnswering  # noqa: E402
 
 from miniature import config as cfg  # noqa: E402
 from miniature import data, qa  # noqa: E402
-from miniature.models import load_model, load_tokenizer  # noqa: E402
+from miniature.model_io import load_model, load_tokenizer  # noqa: E402
 
 
 def deployed_model(config: dict, key: str) -> Path:

@@ -34,7 +34,7 @@ from predict import SHAPES, SQUAD_DEV, forward_flops, gemm_peak  # noqa: E402
 from transformers import BertConfig, BertModel  # noqa: E402
 
 from miniature import data, embed  # noqa: E402
-from miniature.models import train_tokenizer  # noqa: E402
+from miniature.tokenizer import train_tokenizer  # noqa: E402
 
 MAX_LENGTH, DOC_STRIDE = 128, 32
 

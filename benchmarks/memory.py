@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from miniature import data, demo_data, embed, knn  # noqa: E402
-from miniature.models import new_bert, train_tokenizer  # noqa: E402
+from miniature.pretraining import new_bert  # noqa: E402
+from miniature.tokenizer import train_tokenizer  # noqa: E402
 
 MAX_LENGTH, DOC_STRIDE = 96, 32
 

@@ -102,7 +102,7 @@ WINDOWS_PER_QUESTION = {"squad_train": 132_000 / 130_319, "squad_dev": 12_134 / 
 # Mean tokens of a window (question + context + 3 special tokens) at max_length 384, measured
 # on SQuAD 2.0 dev as above: all windows 180.0, first windows (what embed reads) 178.1. Train
 # is assumed the same. With length-bucketed batches (miniature.training.epoch_batches,
-# qa.length_sorted_batches) padding adds little, and it is not counted.
+# miniature.batching.length_sorted_batches) padding adds little, and it is not counted.
 SQUAD_WINDOW_TOKENS = 180.0
 SQUAD_FIRST_WINDOW_TOKENS = 178.1
 # NewsQA's CNN stories run to ~600+ words: its first windows are nearly full. Measured on

@@ -30,7 +30,7 @@ from transformers import BertConfig, BertForQuestionAnswering, pipeline  # noqa:
 from transformers.utils import logging as hf_logging  # noqa: E402
 
 from miniature import config as cfg, data, qa  # noqa: E402
-from miniature.models import train_tokenizer  # noqa: E402
+from miniature.tokenizer import train_tokenizer  # noqa: E402
 
 SQUAD_DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad2-dev" / "dev-v2.0.json.gz"
 SHAPES = {"base": dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072),

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from miniature import compare, data, squad
+from miniature import data, squad, table2
 
 # Column order of results/agreement.csv.
 COLUMNS = ["characteristic", "model_a", "model_b", "seed_baseline", "jaccard", "jaccard_ci_low",
@@ -61,7 +61,7 @@ def membership(ids: Iterable[str], universe: Sequence[str], name: str = "set") -
 
 
 def _jaccard_of_members(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Jaccard of membership vectors along ``axis`` (1 where both sets are empty, as compare.compare_sets)."""
+    """Jaccard of membership vectors along ``axis`` (1 where both sets are empty, as table2.compare_sets)."""
     intersection = np.logical_and(a, b).sum(axis=axis)
     union = np.logical_or(a, b).sum(axis=axis)
     return np.where(union > 0, intersection / np.maximum(union, 1), 1.0)
@@ -125,7 +125,7 @@ def set_agreement(set_a: Iterable[str], set_b: Iterable[str], universe: Sequence
         raise ValueError("the universe of items is empty")
     set_a, set_b = set(set_a), set(set_b)
     a, b = membership(set_a, universe, "set a"), membership(set_b, universe, "set b")
-    record = {"items": len(universe), **compare.compare_sets(set_a, set_b)}
+    record = {"items": len(universe), **table2.compare_sets(set_a, set_b)}
     record["expected_jaccard"] = expected_jaccard(record["size_a"], record["size_b"], len(universe))
     record["kappa"] = cohen_kappa(a, b)
     record["jaccard_ci_low"], record["jaccard_ci_high"] = jaccard_interval(a, b, resamples, seed)

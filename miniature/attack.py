@@ -16,12 +16,15 @@ deviation from the stock recipe):
 * goal: ``UntargetedClassification`` on :class:`ClassifierWrapper` (batched queries);
   search: ``GreedyWordSwapWIR(wir_method="unk")``.
 
-Importing this module makes ``import textattack`` work without network: textattack
-downloads NLTK data on its first import and reads NLTK's English stop-word list when it
-is imported. The project ships its own stop-word list (``miniature/nltk_data``), puts a
-private copy of it first on NLTK's search path (NLTK refuses folders other accounts can
-write, as in a clone made under umask 002), and marks textattack's one-time post-install
-step as done. The attack itself gives the stop words to textattack directly.
+Importing this module changes nothing outside it: textattack is imported when an attack is
+built, by :func:`import_textattack`, which makes that import work without network and undoes
+what it changes in the process. textattack downloads NLTK data on its first import and reads
+NLTK's English stop-word list when it is imported. The project ships its own stop-word list
+(``miniature/nltk_data``), puts a private copy of it first on NLTK's search path (NLTK refuses
+folders other accounts can write, as in a clone made under umask 002), and marks textattack's
+one-time post-install step as done. The attack itself gives the stop words to textattack
+directly. The components that extend textattack's classes (:func:`textattack_components`) are
+defined once textattack is imported.
 """
 
 from __future__ import annotations
@@ -35,6 +38,19 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import torch
+from transformers import AutoModelForSequenceClassification
+
+from miniature import data, sentiment, table3
+from miniature.checkpoints import RowLog
+from miniature.devices import autocast
+from miniature.model_io import load_masked_lm, load_model, load_tokenizer
+from miniature.training import discard_checkpoint, fingerprint_of
+
+log = logging.getLogger(__name__)
 
 NLTK_DATA = Path(__file__).resolve().parent / "nltk_data"
 STOP_WORDS = NLTK_DATA / "corpora" / "stopwords" / "english"
@@ -79,8 +95,8 @@ def private_nltk_data() -> Path:
 def prepare_offline_import() -> None:
     """Let ``import textattack`` succeed offline, from any clone: a private copy of our stop
     words (:func:`private_nltk_data`) first on NLTK's path, and textattack's post-install
-    downloads (NLTK taggers, WordNet; not used here) marked done. Every side effect of
-    importing this module happens here."""
+    downloads (NLTK taggers, WordNet; not used here) marked done. Called by
+    :func:`import_textattack`, before textattack is imported."""
     data = str(private_nltk_data())
     paths = [data] + [p for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p and p != str(NLTK_DATA)]
     os.environ["NLTK_DATA"] = os.pathsep.join(dict.fromkeys(paths))
@@ -94,41 +110,6 @@ def prepare_offline_import() -> None:
     (cache / TEXTATTACK_POST_INSTALL_MARKER).touch()
 
 
-prepare_offline_import()
-# Importing textattack sets TOKENIZERS_PARALLELISM=True and reconfigures logging, which
-# silences every logger that exists already (the job's own among them) and closes every
-# handler (the job's log file among them); all of that is undone below.
-_tokenizers_parallelism = os.environ.get("TOKENIZERS_PARALLELISM")
-_active_loggers = [logger for logger in logging.root.manager.loggerDict.values()
-                   if isinstance(logger, logging.Logger) and not logger.disabled]
-
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-import textattack  # noqa: E402
-from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult  # noqa: E402
-from textattack.constraints import PreTransformationConstraint  # noqa: E402
-from textattack.constraints.overlap import MaxWordsPerturbed  # noqa: E402
-from textattack.constraints.pre_transformation import RepeatModification, StopwordModification  # noqa: E402
-from textattack.constraints.semantics.sentence_encoders import SentenceEncoder  # noqa: E402
-from textattack.goal_functions import UntargetedClassification  # noqa: E402
-from textattack.models.wrappers import ModelWrapper  # noqa: E402
-from textattack.search_methods import GreedyWordSwapWIR  # noqa: E402
-from textattack.transformations import WordSwapMaskedLM  # noqa: E402
-from transformers import AutoModelForSequenceClassification  # noqa: E402
-
-from miniature import compare, data, sentiment  # noqa: E402
-from miniature.checkpoints import RowLog, discard_checkpoint, fingerprint_of  # noqa: E402
-from miniature.devices import autocast  # noqa: E402
-from miniature.models import load_masked_lm, load_model, load_tokenizer  # noqa: E402
-
-if _tokenizers_parallelism is None:
-    os.environ.pop("TOKENIZERS_PARALLELISM", None)
-else:
-    os.environ["TOKENIZERS_PARALLELISM"] = _tokenizers_parallelism
-for _logger in _active_loggers:
-    _logger.disabled = False
-
-
 def _reopen_closed_log_files(logger: logging.Logger) -> None:
     """Replace the closed file handlers of ``logger`` by handlers appending to the same files."""
     for handler in list(logger.handlers):
@@ -140,97 +121,38 @@ def _reopen_closed_log_files(logger: logging.Logger) -> None:
             logger.addHandler(reopened)
 
 
-_reopen_closed_log_files(logging.root)
+@functools.cache
+def import_textattack():
+    """The ``textattack`` module, imported once per process, offline (:func:`prepare_offline_import`).
 
-log = logging.getLogger(__name__)
+    Importing textattack sets TOKENIZERS_PARALLELISM=True and reconfigures logging, which
+    silences every logger that exists already (the job's own among them) and closes every
+    handler (the job's log file among them); all of that is undone here.
+    """
+    prepare_offline_import()
+    tokenizers_parallelism = os.environ.get("TOKENIZERS_PARALLELISM")
+    active_loggers = [logging.root] + [logger for logger in logging.root.manager.loggerDict.values()
+                                       if isinstance(logger, logging.Logger) and not logger.disabled]
+    import textattack
 
-OUTCOMES = {SuccessfulAttackResult: "succeeded", FailedAttackResult: "failed", SkippedAttackResult: "skipped"}
+    if tokenizers_parallelism is None:
+        os.environ.pop("TOKENIZERS_PARALLELISM", None)
+    else:
+        os.environ["TOKENIZERS_PARALLELISM"] = tokenizers_parallelism
+    for logger in active_loggers:
+        logger.disabled = False
+        _reopen_closed_log_files(logger)
+    return textattack
+
+
+# By the name of textattack's result class: textattack is imported only once an attack is built.
+OUTCOMES = {"SuccessfulAttackResult": "succeeded", "FailedAttackResult": "failed",
+            "SkippedAttackResult": "skipped"}
 EXAMPLE_COLUMNS = ["id", "label", "original_prediction", "outcome", "perturbed_text", "perturbed_prediction",
                    "words_changed", "queries"]
 
 
 # --- components ------------------------------------------------------------------------------
-
-
-class ClassifierWrapper(ModelWrapper):
-    """The target classifier as textattack queries it: a batch of texts in, logits out.
-
-    Texts are cut to ``max_length`` tokens and padded to the longest text of the batch
-    (textattack's ``HuggingFaceModelWrapper`` pads every text to ``max_length``).
-    ``query_seconds`` adds up the time spent answering queries (tokenizing and forward).
-    """
-
-    def __init__(self, model, tokenizer, max_length: int, bf16: bool = False):
-        self.model = model.eval()
-        self.tokenizer = tokenizer
-        self.max_length = max_length
-        self.bf16 = bf16
-        self.query_seconds = 0.0
-
-    def __call__(self, text_input_list, **kwargs):
-        began = time.perf_counter()
-        out = sentiment.logits(self.model, self.tokenizer, text_input_list, self.max_length,
-                               batch_size=max(1, len(text_input_list)), bf16=self.bf16)
-        self.query_seconds += time.perf_counter() - began
-        return torch.from_numpy(out)
-
-
-class WithinModelWindow(PreTransformationConstraint):
-    """Only words that start inside the classifier's first ``max_length`` tokens may change.
-
-    The classifier never sees the rest, so changing it cannot change the prediction; the
-    stock recipe would still rank those words and run the masked-LM for each of them.
-    """
-
-    def __init__(self, tokenizer, max_length: int):
-        self.tokenizer = tokenizer
-        self.max_length = max_length
-        # The search asks again for every word position it tries on the same text.
-        self._window_end = functools.lru_cache(maxsize=4096)(self._characters_seen)
-
-    def _characters_seen(self, text: str) -> int:
-        """Where the part of ``text`` inside the first ``max_length`` tokens ends."""
-        offsets = self.tokenizer(text, truncation=True, max_length=self.max_length,
-                                 return_offsets_mapping=True)["offset_mapping"]
-        return max((end for _, end in offsets), default=0)
-
-    def _get_modifiable_indices(self, current_text):
-        text = current_text.text
-        window_end = self._window_end(text)
-        lower, position, inside = text.lower(), 0, set()
-        for i, word in enumerate(current_text.words):
-            found = lower.find(word.lower(), position)
-            if found >= 0:
-                position = found + len(word)
-            if found < window_end:  # a word not found verbatim (rare) is kept modifiable
-                inside.add(i)
-        return inside
-
-    def extra_repr_keys(self):
-        return ["max_length"]
-
-
-class EmbeddingSentenceEncoder(SentenceEncoder):
-    """Sentence similarity with a local encoder instead of the Universal Sentence Encoder
-    (which needs TensorFlow hub): a text's vector is the mean of its word-piece input
-    embeddings in a model (here the attack masked-LM), as the Universal Sentence
-    Encoder's deep-averaging variant starts from averaged word embeddings."""
-
-    def __init__(self, embeddings: torch.nn.Embedding, tokenizer, max_length: int, threshold: float):
-        super().__init__(threshold=threshold, metric="cosine", compare_against_original=True, window_size=None)
-        self.embeddings = embeddings
-        self.tokenizer = tokenizer
-        self.max_length = max_length
-
-    @torch.inference_mode()
-    def encode(self, sentences):
-        ids = self.tokenizer(list(sentences), truncation=True, max_length=self.max_length,
-                             add_special_tokens=False)["input_ids"]
-        weight = self.embeddings.weight.detach().cpu()
-        return torch.stack([weight[row].mean(0) if row else torch.zeros(weight.shape[1]) for row in ids])
-
-    def extra_repr_keys(self):
-        return ["max_length"] + super().extra_repr_keys()
 
 
 class MemoizedMaskedLM(torch.nn.Module):
@@ -255,6 +177,99 @@ class MemoizedMaskedLM(torch.nn.Module):
         return self._last[1]
 
 
+@functools.cache
+def textattack_components() -> SimpleNamespace:
+    """The attack's own components built on textattack's classes: ``ClassifierWrapper``,
+    ``WithinModelWindow`` and ``EmbeddingSentenceEncoder``. They are defined here, once per
+    process, because their base classes exist only once textattack is imported
+    (:func:`import_textattack`)."""
+    import_textattack()
+    from textattack.constraints import PreTransformationConstraint
+    from textattack.constraints.semantics.sentence_encoders import SentenceEncoder
+    from textattack.models.wrappers import ModelWrapper
+
+    class ClassifierWrapper(ModelWrapper):
+        """The target classifier as textattack queries it: a batch of texts in, logits out.
+
+        Texts are cut to ``max_length`` tokens and padded to the longest text of the batch
+        (textattack's ``HuggingFaceModelWrapper`` pads every text to ``max_length``).
+        ``query_seconds`` adds up the time spent answering queries (tokenizing and forward).
+        """
+
+        def __init__(self, model, tokenizer, max_length: int, bf16: bool = False):
+            self.model = model.eval()
+            self.tokenizer = tokenizer
+            self.max_length = max_length
+            self.bf16 = bf16
+            self.query_seconds = 0.0
+
+        def __call__(self, text_input_list, **kwargs):
+            began = time.perf_counter()
+            out = sentiment.logits(self.model, self.tokenizer, text_input_list, self.max_length,
+                                   batch_size=max(1, len(text_input_list)), bf16=self.bf16)
+            self.query_seconds += time.perf_counter() - began
+            return torch.from_numpy(out)
+
+    class WithinModelWindow(PreTransformationConstraint):
+        """Only words that start inside the classifier's first ``max_length`` tokens may change.
+
+        The classifier never sees the rest, so changing it cannot change the prediction; the
+        stock recipe would still rank those words and run the masked-LM for each of them.
+        """
+
+        def __init__(self, tokenizer, max_length: int):
+            self.tokenizer = tokenizer
+            self.max_length = max_length
+            # The search asks again for every word position it tries on the same text.
+            self._window_end = functools.lru_cache(maxsize=4096)(self._characters_seen)
+
+        def _characters_seen(self, text: str) -> int:
+            """Where the part of ``text`` inside the first ``max_length`` tokens ends."""
+            offsets = self.tokenizer(text, truncation=True, max_length=self.max_length,
+                                     return_offsets_mapping=True)["offset_mapping"]
+            return max((end for _, end in offsets), default=0)
+
+        def _get_modifiable_indices(self, current_text):
+            text = current_text.text
+            window_end = self._window_end(text)
+            lower, position, inside = text.lower(), 0, set()
+            for i, word in enumerate(current_text.words):
+                found = lower.find(word.lower(), position)
+                if found >= 0:
+                    position = found + len(word)
+                if found < window_end:  # a word not found verbatim (rare) is kept modifiable
+                    inside.add(i)
+            return inside
+
+        def extra_repr_keys(self):
+            return ["max_length"]
+
+    class EmbeddingSentenceEncoder(SentenceEncoder):
+        """Sentence similarity with a local encoder instead of the Universal Sentence Encoder
+        (which needs TensorFlow hub): a text's vector is the mean of its word-piece input
+        embeddings in a model (here the attack masked-LM), as the Universal Sentence
+        Encoder's deep-averaging variant starts from averaged word embeddings."""
+
+        def __init__(self, embeddings: torch.nn.Embedding, tokenizer, max_length: int, threshold: float):
+            super().__init__(threshold=threshold, metric="cosine", compare_against_original=True, window_size=None)
+            self.embeddings = embeddings
+            self.tokenizer = tokenizer
+            self.max_length = max_length
+
+        @torch.inference_mode()
+        def encode(self, sentences):
+            ids = self.tokenizer(list(sentences), truncation=True, max_length=self.max_length,
+                                 add_special_tokens=False)["input_ids"]
+            weight = self.embeddings.weight.detach().cpu()
+            return torch.stack([weight[row].mean(0) if row else torch.zeros(weight.shape[1]) for row in ids])
+
+        def extra_repr_keys(self):
+            return ["max_length"] + super().extra_repr_keys()
+
+    return SimpleNamespace(ClassifierWrapper=ClassifierWrapper, WithinModelWindow=WithinModelWindow,
+                           EmbeddingSentenceEncoder=EmbeddingSentenceEncoder)
+
+
 def build_attack(classifier, tokenizer, masked_lm, mlm_tokenizer, *, candidates: int, max_length: int,
                  max_percent_words: float = 0.4, similarity_threshold: float = 0.2, batch_size: int = 64,
                  device: str = "cpu", bf16: bool = False):
@@ -263,19 +278,28 @@ def build_attack(classifier, tokenizer, masked_lm, mlm_tokenizer, *, candidates:
     if max_length > masked_lm.config.max_position_embeddings:
         raise ValueError(f"attack max_length {max_length} exceeds the attack masked-LM's "
                          f"{masked_lm.config.max_position_embeddings} positions")
+    textattack = import_textattack()
+    from textattack.constraints.overlap import MaxWordsPerturbed
+    from textattack.constraints.pre_transformation import RepeatModification, StopwordModification
+    from textattack.goal_functions import UntargetedClassification
+    from textattack.search_methods import GreedyWordSwapWIR
+    from textattack.transformations import WordSwapMaskedLM
+
+    components = textattack_components()
     # textattack moves the masked-LM and its inputs to textattack.shared.utils.device, which it
     # sets on import to any visible GPU: point it at the job's device instead, so that a job
     # granted no GPU never takes one.
     textattack.shared.utils.device = torch.device(device)
-    wrapper = ClassifierWrapper(classifier.to(device), tokenizer, max_length, bf16)
+    wrapper = components.ClassifierWrapper(classifier.to(device), tokenizer, max_length, bf16)
     transformation = WordSwapMaskedLM(method="bert-attack", masked_language_model=MemoizedMaskedLM(masked_lm),
                                       tokenizer=mlm_tokenizer, max_length=max_length, max_candidates=candidates)
     constraints = [
         RepeatModification(),
         StopwordModification(stopwords=stop_words()),
-        WithinModelWindow(tokenizer, max_length),
+        components.WithinModelWindow(tokenizer, max_length),
         MaxWordsPerturbed(max_percent=max_percent_words),
-        EmbeddingSentenceEncoder(masked_lm.get_input_embeddings(), mlm_tokenizer, max_length, similarity_threshold),
+        components.EmbeddingSentenceEncoder(masked_lm.get_input_embeddings(), mlm_tokenizer, max_length,
+                                            similarity_threshold),
     ]
     goal = UntargetedClassification(wrapper, model_batch_size=batch_size)
     search = GreedyWordSwapWIR(wir_method="unk")
@@ -287,7 +311,7 @@ def build_attack(classifier, tokenizer, masked_lm, mlm_tokenizer, *, candidates:
 
 def example_row(example_id: str, label: int, result) -> dict:
     """One attacked example as a row of ``examples.csv``."""
-    outcome = OUTCOMES[type(result)]
+    outcome = OUTCOMES[type(result).__name__]
     original, perturbed = result.original_result, result.perturbed_result
     skipped = outcome == "skipped"
     return {"id": example_id, "label": int(label), "original_prediction": int(original.output),
@@ -371,12 +395,12 @@ def attack_target(target_dir, masked_lm_dir, sample_path, examples_path, summary
         checkpoint = RowLog(Path(checkpoint_dir) / "rows.jsonl", fingerprint)
     rows = attack_examples(attack, examples, device, settings["bf16"], checkpoint)
     seconds = time.perf_counter() - began
-    summary = compare.attack_summary([r["outcome"] for r in rows], [r["queries"] for r in rows])
+    summary = table3.attack_summary([r["outcome"] for r in rows], [r["queries"] for r in rows])
     # Wall times go to the log only: the summary is the same on every run.
     summary.update(max_length=max_length, settings=settings)
     log.info("%d examples in %.0fs, %.0f%% of it answering target queries; %s", len(rows), seconds,
              100 * wrapper.query_seconds / max(seconds, 1e-9),
-             {k: summary[k] for k in compare.TABLE3_COLUMNS[1:]})
+             {k: summary[k] for k in table3.TABLE3_COLUMNS[1:]})
     data.write_csv(pd.DataFrame(rows, columns=EXAMPLE_COLUMNS), examples_path)
     data.write_json(summary, summary_path)
     data.write_json(sorted(r["id"] for r in rows if r["outcome"] == "succeeded"), succeeded_path)

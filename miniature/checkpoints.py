@@ -22,15 +22,13 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
-from miniature.training import discard_checkpoint, files_digest, fingerprint_of
-
-__all__ = ["RESUME_EVERY", "BatchCheckpoint", "RowLog", "discard_checkpoint", "files_digest", "fingerprint_of",
-           "inputs_digest", "model_outputs_checkpoint"]
+from miniature.files import atomic_file
+from miniature.training import fingerprint_of
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +94,9 @@ class RowLog:
                 log.info("%s: dropped %d rows that are not the next items", self.path, len(rows) - kept)
             rows = rows[:kept]
         # Rewritten under a temporary name: the header and the good lines, nothing half-written.
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
+        with atomic_file(self.path) as f:
             for row in [{"fingerprint": self.fingerprint}, *rows]:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(self.path)
         self._file = open(self.path, "a", encoding="utf-8")
         return rows
 
@@ -200,15 +193,9 @@ class BatchCheckpoint:
         if not self.enabled or not self._pending:
             return
         arrays = {name: np.concatenate([p[name] for p in self._pending]) for name in self._pending[0]}
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"chunk-{self._first_batch:08d}.npz"
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
+        with atomic_file(self.folder / f"chunk-{self._first_batch:08d}.npz", "wb") as f:
             np.savez(f, fingerprint=np.asarray(self.fingerprint), first_batch=np.asarray(self._first_batch),
                      end_batch=np.asarray(self._end_batch), **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
         self._pending, self._pending_items, self._first_batch = [], 0, self._end_batch
 
 

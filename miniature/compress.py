@@ -8,46 +8,37 @@ Four methods, each done with the library made for it:
   the smallest ``sparsity`` share of all encoder linear weights to zero;
 * ``layer_drop``: transformers model surgery, keeping some encoder layers;
 * ``distil``: knowledge distillation into a student with fewer layers, from the parent's
-  masked-LM and next-sentence outputs (pre-trained stage, :func:`miniature.models.distil`)
+  masked-LM and next-sentence outputs (pre-trained stage, :func:`miniature.pretraining.distil`)
   or from its fine-tuned outputs for a task (fine-tuned stage, :func:`distil_finetuned`).
 
 A compressed folder is an ordinary ``save_pretrained`` folder plus ``compression.json`` (the
-recipe). Weights are stored only as safetensors. An int8 model keeps its quantised weights:
-``model.safetensors`` holds, for each quantised linear layer, the int8 weight matrix, its
-scale and zero point and the float bias, and the other modules' float tensors. Loading
-(:func:`load_int8`, called by :func:`miniature.models.load_model`) builds the float
-architecture from ``config.json``, quantises it with the same ``quantize_dynamic`` call and
-puts the stored int8 weights in; nothing is unpickled and no repository code runs. So the
-size on disk is the int8 size, and the loaded model is the one that was saved, bit for bit.
+recipe). Weights are stored only as safetensors; an int8 model keeps its quantised weights
+(see :mod:`miniature.int8`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
-import warnings
-from pathlib import Path
+from typing import Callable
 
-import safetensors.torch
 import torch
 from torch import nn
 from torch.nn.utils import prune
-from transformers import (AutoConfig, AutoModelForPreTraining, AutoModelForQuestionAnswering,
-                          AutoModelForSequenceClassification)
+from transformers import AutoModelForPreTraining, AutoModelForQuestionAnswering, AutoModelForSequenceClassification
 
 from miniature import data, qa, sentiment
-from miniature.inputs import ModelError
-from miniature.models import (COMPRESSION_FILE, distil, load_model, load_tokenizer, parameter_count,
-                              pretraining_examples, pretraining_settings, read_corpus, save_model, soft_kl)
+from miniature.batching import model_arguments, pad_batch
+from miniature.errors import ModelError
+from miniature.int8 import int8_linears, quantize_int8
+from miniature.model_io import COMPRESSION_FILE, load_model, load_tokenizer, parameter_count, save_model
+from miniature.pretraining import distil, pretraining_examples, pretraining_settings, read_corpus, soft_kl
 from miniature.training import TRAIN_KEYS, discard_checkpoint, fingerprint_of, train
 
 log = logging.getLogger(__name__)
 
-METHODS = ("dynamic_int8", "magnitude_prune", "layer_drop", "distil")
 # The model class of a fine-tuned model of each task (the tasks that have one).
 TASK_MODELS = {"qa": AutoModelForQuestionAnswering, "sentiment": AutoModelForSequenceClassification}
-INT8_LINEAR = torch.ao.nn.quantized.dynamic.Linear
 
 
 # --- layer surgery ---------------------------------------------------------------------------
@@ -130,96 +121,6 @@ def release_pruned_weights(model: nn.Module) -> None:
             prune.remove(module, "weight")
 
 
-# --- dynamic int8 quantisation ---------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _eager_quantization():
-    # torch 2.13 marks its eager-mode quantisation API (quantize_dynamic, quantised tensors) as
-    # deprecated in favour of torchao; it still works, and it is the CPU int8 path.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
-        yield
-
-
-def quantize_int8(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with int8 weights and dynamically quantised activations in every
-    ``nn.Linear`` (per-tensor scale), for CPU inference."""
-    with _eager_quantization():
-        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {nn.Linear}, dtype=torch.qint8)
-
-
-def _int8_layer_names(model: nn.Module) -> set[str]:
-    return {name for name, m in model.named_modules() if isinstance(m, INT8_LINEAR)}
-
-
-def _outside(names: set[str], key: str) -> bool:
-    return not any(key.startswith(f"{name}.") for name in names)
-
-
-def int8_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The tensors that describe an int8 model: int8 weights with their scale and zero point
-    and float bias for the quantised layers, and every other float tensor as it is."""
-    quantized = _int8_layer_names(model)
-    tensors = {}
-    for name in sorted(quantized):
-        weight, bias = model.get_submodule(name).weight(), model.get_submodule(name).bias()
-        tensors[f"{name}.weight.int8"] = weight.int_repr().contiguous()
-        tensors[f"{name}.weight.scale"] = torch.tensor(weight.q_scale(), dtype=torch.float64)
-        tensors[f"{name}.weight.zero_point"] = torch.tensor(weight.q_zero_point(), dtype=torch.int64)
-        if bias is not None:
-            tensors[f"{name}.bias"] = bias.detach().clone()
-    for key, value in model.state_dict().items():
-        if isinstance(value, torch.Tensor) and _outside(quantized, key):
-            tensors[key] = value.detach().clone().contiguous()  # clones: tied tensors are saved apart
-    return tensors
-
-
-def save_int8(model: nn.Module, tokenizer, out_dir, recipe: dict) -> None:
-    """Save an int8 model (see the module notes) as one folder, renamed into place when complete."""
-    with data.atomic_dir(out_dir) as tmp:
-        safetensors.torch.save_file(int8_tensors(model), str(tmp / "model.safetensors"),
-                                    metadata={"format": "pt", "miniature": "dynamic_int8"})
-        model.config.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        data.write_json(recipe, tmp / COMPRESSION_FILE)
-
-
-def load_int8(model_class, path) -> nn.Module:
-    """Rebuild an int8 model saved by :func:`save_int8` (see the module notes): the float
-    tensors go into the float architecture, which is quantised, then the int8 weights go in."""
-    path = Path(path)
-    config = AutoConfig.from_pretrained(str(path), trust_remote_code=False)
-    model = model_class.from_config(config)
-    tensors = safetensors.torch.load_file(str(path / "model.safetensors"))
-    linears = {name for name, m in model.named_modules() if isinstance(m, nn.Linear)}
-    floats = {k: v for k, v in tensors.items() if _outside(linears, k)}
-    missing, unexpected = model.load_state_dict(floats, strict=False)
-    missing = [k for k in missing if _outside(linears, k)]
-    if missing or unexpected:
-        raise ModelError(f"{path}: the stored tensors do not fit the model (missing {missing[:3]}, "
-                         f"unexpected {unexpected[:3]})")
-    model = quantize_int8(model)
-    for name in _int8_layer_names(model):
-        try:
-            values = tensors[f"{name}.weight.int8"]
-            scale = float(tensors[f"{name}.weight.scale"])
-            zero_point = int(tensors[f"{name}.weight.zero_point"])
-        except KeyError:
-            raise ModelError(f"{path}: no int8 weights for layer {name}") from None
-        # Dequantise and quantise again with the same scale and zero point: the same integers.
-        with _eager_quantization():
-            weight = torch.quantize_per_tensor(((values.double() - zero_point) * scale).float(), scale, zero_point,
-                                               torch.qint8)
-        model.get_submodule(name).set_weight_bias(weight, tensors.get(f"{name}.bias"))
-    return model.eval()
-
-
-def int8_linears(model: nn.Module) -> int:
-    return sum(isinstance(m, INT8_LINEAR) for m in model.modules())
-
-
 # --- distillation ----------------------------------------------------------------------------
 
 
@@ -258,17 +159,17 @@ def distil_finetuned(student: nn.Module, teacher: nn.Module, task: str, features
         return _masked_logits(logits, mask) if task == "qa" else logits
 
     def loss_fn(model, batch):
-        out = model(**qa.model_arguments(model, batch))
+        out = model(**model_arguments(model, batch))
         inputs = {k: v for k, v in batch.items() if k not in TARGETS[task]}
         with torch.no_grad():
-            target = teacher(**qa.model_arguments(teacher, inputs))
+            target = teacher(**model_arguments(teacher, inputs))
         mask = batch["attention_mask"]
         fields = DISTILLED_LOGITS[task]
         soft = sum(soft_kl(soft_targets(getattr(out, f), mask), soft_targets(getattr(target, f), mask), temperature)
                    for f in fields) / len(fields)
         return soft + out.loss
 
-    return train(student, features, lambda rows: qa.pad_batch(rows, pad_id), loss_fn, steps=steps, seed=seed,
+    return train(student, features, lambda rows: pad_batch(rows, pad_id), loss_fn, steps=steps, seed=seed,
                  **settings)
 
 
@@ -283,13 +184,6 @@ def task_features(task: str, tokenizer, train_path, settings: dict) -> list[dict
 # --- stages: files in, files out (called by the workflow's scripts) --------------------------
 
 
-def _save(model, tokenizer, out_dir, recipe: dict) -> None:
-    if int8_linears(model):
-        save_int8(model, tokenizer, out_dir, recipe)
-    else:
-        save_model(model, tokenizer, out_dir, json_files={COMPRESSION_FILE: recipe})
-
-
 def _without_training(parent: nn.Module, recipe: dict) -> nn.Module:
     """The methods that need no data: int8, pruning, layer dropping (and a student's start)."""
     method = recipe["method"]
@@ -302,11 +196,32 @@ def _without_training(parent: nn.Module, recipe: dict) -> nn.Module:
     return student_model(parent, recipe)
 
 
-def _report(parent: nn.Module, model: nn.Module, recipe: dict) -> None:
+def _log_compression(parent: nn.Module, model: nn.Module, recipe: dict) -> None:
     log.info("%s: %d -> %d layers, %d -> %d parameters, encoder sparsity %.3f, %d int8 linear layers",
              recipe["method"], parent.config.num_hidden_layers, model.config.num_hidden_layers,
              parameter_count(parent), parameter_count(model),
              encoder_sparsity(model) if not int8_linears(model) else 0.0, int8_linears(model))
+
+
+# Trains a distillation student (on the device its arguments are on): (student, parent, tokenizer) -> None.
+Distillation = Callable[[nn.Module, nn.Module, object], None]
+
+
+def _compress_folder(model_class, parent_dir, out_dir, recipe: dict, seed: int, distillation: Distillation | None,
+                     checkpoint_dir, device: str) -> None:
+    """What every compression does: load the parent folder as ``model_class``, compress it,
+    train the student with ``distillation`` (on ``device``) when there is one, and save the
+    result with its recipe; the checkpoint goes once the folder is in place."""
+    parent = load_model(model_class, parent_dir)
+    tokenizer = load_tokenizer(parent_dir)
+    torch.manual_seed(seed)  # a new student's initial weights
+    model = _without_training(parent, recipe)
+    if distillation is not None:
+        distillation(model.to(device), parent.to(device), tokenizer)
+        model, parent = model.to("cpu"), parent.to("cpu")
+    _log_compression(parent, model, recipe)
+    save_model(model, tokenizer, out_dir, json_files={COMPRESSION_FILE: recipe})
+    discard_checkpoint(checkpoint_dir)
 
 
 def compress_pretrained(parent_dir, out_dir, recipe: dict, seed: int, corpus=None, settings: dict | None = None,
@@ -318,22 +233,18 @@ def compress_pretrained(parent_dir, out_dir, recipe: dict, seed: int, corpus=Non
     pre-trained view for stages that need one (a distillation student: its starting point).
     A distillation runs on ``device``; the other methods run no model.
     """
-    parent = load_model(AutoModelForPreTraining, parent_dir)
-    tokenizer = load_tokenizer(parent_dir)
-    torch.manual_seed(seed)  # a new student's initial weights
-    model = _without_training(parent, recipe)
-    if recipe["method"] == "distil" and recipe["stage"] == "pretrained":
+    def distil_on_corpus(student, parent, tokenizer) -> None:
         examples = pretraining_examples(tokenizer, read_corpus(corpus), settings["max_length"], seed)
         log.info("distilling %d layers from the parent's masked-LM and next-sentence outputs on %d sentence "
                  "pairs for %d steps", recipe["layers"], len(examples), recipe["steps"])
-        distil(model.to(device), parent.to(device), tokenizer, examples, recipe["steps"], seed,
+        distil(student, parent, tokenizer, examples, recipe["steps"], seed,
                temperature=recipe.get("temperature", 2.0), checkpoint_dir=checkpoint_dir,
                fingerprint=fingerprint_of([recipe, settings, seed], parent_dir, corpus),
                **pretraining_settings(settings))
-        model, parent = model.to("cpu"), parent.to("cpu")
-    _report(parent, model, recipe)
-    _save(model, tokenizer, out_dir, recipe)
-    discard_checkpoint(checkpoint_dir)
+
+    distils = recipe["method"] == "distil" and recipe["stage"] == "pretrained"
+    _compress_folder(AutoModelForPreTraining, parent_dir, out_dir, recipe, seed,
+                     distil_on_corpus if distils else None, checkpoint_dir, device)
 
 
 def compress_finetuned(parent_dir, out_dir, recipe: dict, task: str, seed: int, train_path=None,
@@ -342,20 +253,15 @@ def compress_finetuned(parent_dir, out_dir, recipe: dict, task: str, seed: int, 
     a distillation runs on ``device``."""
     if task not in TASK_MODELS:
         raise ModelError(f"no fine-tuned model class known for task {task!r}")
-    parent = load_model(TASK_MODELS[task], parent_dir)
-    tokenizer = load_tokenizer(parent_dir)
-    torch.manual_seed(seed)
-    model = _without_training(parent, recipe)
-    if recipe["method"] == "distil":
+
+    def distil_on_task(student, parent, tokenizer) -> None:
         features = task_features(task, tokenizer, train_path, settings)
         log.info("distilling %d layers from the fine-tuned parent's %s outputs on %d training rows for %d steps",
                  recipe["layers"], task, len(features), recipe["steps"])
-        distil_finetuned(model.to(device), parent.to(device), task, features, tokenizer.pad_token_id,
-                         recipe["steps"], seed, temperature=recipe.get("temperature", 2.0),
-                         checkpoint_dir=checkpoint_dir,
+        distil_finetuned(student, parent, task, features, tokenizer.pad_token_id, recipe["steps"], seed,
+                         temperature=recipe.get("temperature", 2.0), checkpoint_dir=checkpoint_dir,
                          fingerprint=fingerprint_of([recipe, settings, seed], parent_dir, train_path),
                          **{k: settings[k] for k in TRAIN_KEYS})
-        model, parent = model.to("cpu"), parent.to("cpu")
-    _report(parent, model, recipe)
-    _save(model, tokenizer, out_dir, recipe)
-    discard_checkpoint(checkpoint_dir)
+
+    _compress_folder(TASK_MODELS[task], parent_dir, out_dir, recipe, seed,
+                     distil_on_task if recipe["method"] == "distil" else None, checkpoint_dir, device)

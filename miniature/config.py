@@ -115,8 +115,10 @@ def _fail(message: str):
     raise ConfigError(f"config error: {message}")
 
 
-def _check_references(config: dict) -> None:
-    """Every model key named by another field is one of the models, and no compression cycles."""
+def _check_model_graph(config: dict) -> None:
+    """The models' graph holds together: every model key named by another field (reference,
+    compress.from, attack.masked_lm) is one of the models, and no chain of compressions
+    leads back to where it started."""
     models = config["models"]
     if config["reference"] not in models:
         raise ConfigError(
@@ -205,7 +207,7 @@ def _check_batches(config: dict) -> None:
               f"which pre-training of {', '.join(pretrains)} needs at least one batch of")
 
 
-# Sentence pairs miniature.models.sentence_pairs makes of a document (at most).
+# Sentence pairs miniature.pretraining.sentence_pairs makes of a document (at most).
 PAIRS_PER_DOCUMENT = 2
 
 
@@ -213,7 +215,8 @@ def _check_micro_batches(config: dict) -> None:
     """Every batch splits into its ``gradient_accumulation`` equal micro-batches."""
     where = [("pretraining", config["pretraining"])]
     for task in config.get("finetune", {}):
-        where += [(f"finetune.{task} of model {key!r}", finetune_settings(config, key, task)) for key in config["models"]]
+        where += [(f"finetune.{task} of model {key!r}", finetune_settings(config, key, task))
+                  for key in config["models"]]
     for field, settings in where:
         batch, parts = settings.get("batch_size"), settings.get("gradient_accumulation", 1)
         if batch is not None and batch % parts:
@@ -367,7 +370,7 @@ def check_split_sizes(config: dict, sizes: dict, labels: dict | None = None) -> 
                       f"of {where} (training needs at least one batch)")
 
 
-CROSS_FIELD_CHECKS = [_check_references, _check_seeds, _check_sources, _check_shapes, _check_windows,
+CROSS_FIELD_CHECKS = [_check_model_graph, _check_seeds, _check_sources, _check_shapes, _check_windows,
                       _check_batches, _check_neighbours, _check_articles, check_model_fit,
                       _check_config_split_sizes]
 
@@ -405,7 +408,7 @@ def known_layers(config: dict, key: str, local: dict | None = None) -> int | Non
 
 def known_positions(config: dict, key: str, local: dict | None = None) -> int | None:
     """Position embeddings (the most tokens a model reads) of a model, where known: a built
-    model has ``pretraining.max_length`` (miniature.models.new_bert), a compression its
+    model has ``pretraining.max_length`` (miniature.pretraining.new_bert), a compression its
     parent's (a distilled student copies its teacher's config), a local folder what its
     config.json says (``local``)."""
     spec = config["models"][key]

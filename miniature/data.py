@@ -1,4 +1,4 @@
-"""Reading and writing the data splits, all through ``datasets``.
+"""Reading, checking and writing the data splits, all through ``datasets``.
 
 Every QA split, whatever its source (generated, a local file, the hub), is written once by
 the data stage as a SQuAD 2.0 JSON file; every later stage reads those files with
@@ -6,18 +6,19 @@ the data stage as a SQuAD 2.0 JSON file; every later stage reads those files wit
 columns of the hub's ``squad_v2``: id, title, context, question, answers{text, answer_start}.
 Sentiment splits are JSON Lines with ``id``, ``text`` and ``label`` (0 or 1).
 
-``datasets`` is imported inside the functions that use it: jobs that only read and write
-JSON (comparisons, tables) then start in a second instead of several.
+The checks of a data file (:func:`check_squad`, :func:`check_sentiment`) also run while the
+workflow is parsed (:mod:`miniature.inputs`). ``datasets`` is imported inside the functions
+that use it, so that the parse and the jobs that only read and write JSON (comparisons,
+tables) never load it.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
-import shutil
 import zipfile
 import zlib
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,41 +27,174 @@ import numpy as np
 if TYPE_CHECKING:
     import datasets
 
-# The checks live in miniature.inputs (light enough to run while the workflow is parsed).
-from miniature.inputs import (DataError, check_sentiment, check_squad, damaged, read_json,  # noqa: F401
-                              select_articles, squad_size)
+from miniature.errors import DataError
+from miniature.files import atomic_file, damaged, is_output, open_text
+
+# --- reading and checking data files ---------------------------------------------------------
 
 
-@contextmanager
-def atomic_dir(path: str | Path):
-    """Build a folder under a temporary name and rename it to ``path`` once the block completes.
-
-    A job killed half-way leaves only ``<path>.tmp`` (removed by the next attempt), never a
-    half-written ``path`` that a rerun could trust.
-    """
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+def read_json(path: str | Path, name: str | None = None):
+    """The JSON value in ``path`` (.json or .json.gz); DataError naming ``name`` (the path) if unreadable."""
+    name = name or str(path)
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if path.exists():
-        shutil.rmtree(path)
-    tmp.rename(path)
+        with open_text(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise DataError(f"{name}: file not found") from None
+    except IsADirectoryError:
+        raise DataError(f"{name}: is a directory, not a file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, gzip.BadGzipFile, EOFError) as e:
+        if is_output(path):  # half-written by an older run, say
+            raise DataError(damaged(name, f"not valid JSON: {e}")) from None
+        raise DataError(f"{name}: not valid JSON ({e})") from None
+
+
+def check_squad(squad: dict, name: str) -> None:
+    """Raise DataError unless ``squad`` is a usable SQuAD 2.0 layout.
+
+    Checks the nesting data[].paragraphs[].qas[], unique question ids, and that every
+    answer's ``answer_start`` points at its text in the context.
+    """
+    if not isinstance(squad, dict) or not isinstance(squad.get("data"), list):
+        raise DataError(f"{name}: not in the SQuAD 2.0 layout (expected an object with a 'data' list)")
+    seen: set[str] = set()
+    for a, article in enumerate(squad["data"]):
+        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+        if not isinstance(paragraphs, list):
+            raise DataError(f"{name}: data[{a}] has no 'paragraphs' list (SQuAD 2.0 layout)")
+        for p, paragraph in enumerate(paragraphs):
+            where = f"{name}: data[{a}].paragraphs[{p}]"
+            if (not isinstance(paragraph, dict) or not isinstance(paragraph.get("context"), str)
+                    or not isinstance(paragraph.get("qas"), list)):
+                raise DataError(f"{where} needs a 'context' string and a 'qas' list (SQuAD 2.0 layout)")
+            for q, qa in enumerate(paragraph["qas"]):
+                qid = qa.get("id") if isinstance(qa, dict) else None
+                if not isinstance(qid, str) or not isinstance(qa.get("question"), str):
+                    raise DataError(f"{where}.qas[{q}]: lacks a string 'id' or 'question' (SQuAD 2.0 layout)")
+                if qid in seen:
+                    raise DataError(f"{name}: duplicate question id {qid!r}")
+                seen.add(qid)
+                answers = qa.get("answers", [])
+                if not isinstance(answers, list):
+                    raise DataError(f"{name}: question {qid!r}: 'answers' is not a list (SQuAD 2.0 layout)")
+                for answer in answers:
+                    start = answer.get("answer_start") if isinstance(answer, dict) else None
+                    text = answer.get("text") if isinstance(answer, dict) else None
+                    if (isinstance(start, bool) or not isinstance(start, int) or not isinstance(text, str)
+                            or paragraph["context"][start: start + len(text)] != text):
+                        raise DataError(
+                            f"{name}: question {qid!r}: answer_start {start!r} does not point at its text {text!r}")
+    if not seen:
+        raise DataError(f"{name}: contains no questions")
+
+
+def squad_size(squad: dict) -> int:
+    """The number of questions in a SQuAD 2.0 layout."""
+    return sum(len(p["qas"]) for article in squad["data"] for p in article["paragraphs"])
+
+
+def select_articles(squad: dict, start: int = 0, stop: int | None = None, step: int = 1,
+                    exclude: bool = False) -> dict:
+    """The articles ``data[start:stop:step]`` of a SQuAD layout, or with ``exclude`` all the
+    others (in order), so that one selection splits a source into two parts sharing no article.
+
+    Works on any QA source once it is in the SQuAD layout: a file's ``data[]`` entries, or a
+    hub split's titles in order of first appearance (:func:`to_squad`), which for
+    ``rajpurkar/squad_v2`` is the order of the official files."""
+    articles = squad["data"]
+    chosen = set(range(len(articles))[start:stop:step])
+    kept = [a for i, a in enumerate(articles) if (i in chosen) != exclude]
+    return {**squad, "data": kept}
+
+
+def check_sentiment(path: str | Path, name: str | None = None, labels: dict | None = None) -> int:
+    """Check a sentiment file (JSON Lines: ``text`` string, ``label`` 0 or 1, optional unique ``id``);
+    return its number of rows (and count each label into ``labels``, when given). Raises
+    DataError naming the file and the line."""
+    name = name or str(path)
+    counts = {0: 0, 1: 0}
+    seen: set = set()
+    rows = 0
+    try:
+        with open_text(path) as f:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                where = f"{name}: line {number}"
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as e:
+                    if is_output(path):
+                        raise DataError(damaged(name, f"line {number} is not valid JSON: {e}")) from None
+                    raise DataError(f"{where}: not valid JSON ({e})") from None
+                if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                    raise DataError(f"{where}: expected an object with a 'text' string and a 'label'")
+                label = row.get("label")
+                if isinstance(label, bool) or label not in (0, 1):
+                    raise DataError(f"{where}: label {label!r} is not 0 or 1")
+                if "id" in row:
+                    if row["id"] in seen:
+                        raise DataError(f"{where}: duplicate id {row['id']!r}")
+                    seen.add(row["id"])
+                counts[label] += 1
+                rows += 1
+    except FileNotFoundError:
+        raise DataError(f"{name}: file not found") from None
+    except IsADirectoryError:
+        raise DataError(f"{name}: is a directory, not a file") from None
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as e:
+        if is_output(path):
+            raise DataError(damaged(name, f"not a text file: {e}")) from None
+        raise DataError(f"{name}: not a text file ({e})") from None
+    if rows == 0:
+        raise DataError(f"{name}: contains no reviews")
+    if labels is not None:
+        labels.update(counts)
+    return rows
+
+
+# --- files other than the splits: JSON, JSON Lines, CSV, arrays (each written atomically) -------
 
 
 def write_json(obj, path: str | Path) -> None:
     """Write JSON atomically: a rerun never sees a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_file(path) as f:
         json.dump(obj, f, indent=1, ensure_ascii=False)
         f.write("\n")
-    tmp.replace(path)
+
+
+def write_csv(table, path: str | Path) -> None:
+    """Write a pandas table as CSV atomically (4 decimals for floats)."""
+    with atomic_file(path) as f:
+        table.to_csv(f, index=False, float_format="%.4f")
+
+
+def write_arrays(path: str | Path, **arrays) -> None:
+    """Write named numpy arrays as one ``.npz`` file, atomically (strings as unicode arrays,
+    so that :func:`read_arrays` never needs pickle)."""
+    with atomic_file(path, "wb") as f:
+        np.savez(f, **{name: np.asarray(a) for name, a in arrays.items()})
+
+
+def read_arrays(path: str | Path) -> dict:
+    """The named arrays of an ``.npz`` file written by :func:`write_arrays`."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {name: f[name] for name in f.files}
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as e:  # truncated, say
+        raise DataError(damaged(path, f"not a readable .npz file: {type(e).__name__}: {e}")) from None
+
+
+def write_jsonl(rows: list[dict], path: str | Path) -> None:
+    """Write rows as JSON Lines (one object per line), atomically."""
+    with atomic_file(path) as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# --- QA and sentiment splits as datasets ---------------------------------------------------------
 
 
 def _flatten_articles(batch: dict) -> dict:
@@ -263,7 +397,7 @@ def to_squad(dataset: datasets.Dataset) -> dict:
         for title, paragraphs in articles.items()]}
 
 
-def gold_answers(dataset: datasets.Dataset) -> dict[str, list[str]]:
+def gold_answers_by_id(dataset: datasets.Dataset) -> dict[str, list[str]]:
     """Question id -> gold answer texts (empty for unanswerable), in dataset order."""
     return {qid: answers["text"] for qid, answers in zip(dataset["id"], dataset["answers"])}
 
@@ -274,47 +408,6 @@ def load_sentiment(path: str | Path) -> datasets.Dataset:
 
     check_sentiment(path)
     return datasets.load_dataset("json", data_files=str(path), split="train")
-
-
-def write_csv(table, path: str | Path) -> None:
-    """Write a pandas table as CSV atomically (4 decimals for floats)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    table.to_csv(tmp, index=False, float_format="%.4f")
-    tmp.replace(path)
-
-
-def write_arrays(path: str | Path, **arrays) -> None:
-    """Write named numpy arrays as one ``.npz`` file, atomically (strings as unicode arrays,
-    so that :func:`read_arrays` never needs pickle)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **{name: np.asarray(a) for name, a in arrays.items()})
-    tmp.replace(path)
-
-
-def read_arrays(path: str | Path) -> dict:
-    """The named arrays of an ``.npz`` file written by :func:`write_arrays`."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return {name: f[name] for name in f.files}
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as e:  # truncated, say
-        raise DataError(damaged(path, f"not a readable .npz file: {type(e).__name__}: {e}")) from None
-
-
-def write_jsonl(rows: list[dict], path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
 
 
 # --- the data stage: any source in, one local file out ---------------------------------------

@@ -7,7 +7,7 @@ Three kinds of text are generated:
 * football match reports with questions in another style (the out-of-domain challenge set),
 * short film reviews with a positive/negative label (the sentiment task).
 
-Design choices follow what a prototype measured on tiny models (see design.md):
+The choices below follow what a prototype of the workflow showed on tiny models:
 answers are single words (years, cities, jobs, instruments) because multi-token spans
 were not learnt in a few thousand steps; difficulty comes from several people per
 passage, distracting facts of the same type ("moved to <city> in <year>") and questions
@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+
+from miniature.files import atomic_file
 
 FIRST_NAMES = (
     "anna", "boris", "clara", "daniel", "elena", "felix", "greta", "hugo", "ines", "jonas",
@@ -238,10 +240,11 @@ def generate_match_reports(n_questions: int, seed: int, prefix: str) -> dict:
         ]
         context = _capitalise_names(" ".join(p[0].upper() + p[1:] for p in parts))
         facts = [
-            ("who did {h} beat on {d}?".format(h=home, d=day), away, context.index(away.capitalize())),
+            (f"who did {home} beat on {day}?", away, context.index(away.capitalize())),
             (f"where did {home} play on {day}?", stadium, context.index(stadium.capitalize())),
             (f"on which day did {home} play {away}?", day, context.index(day.capitalize())),
-            (f"who refereed the match at {stadium}?", referee.split()[1], context.index(referee.split()[1].capitalize())),
+            (f"who refereed the match at {stadium}?", referee.split()[1],
+             context.index(referee.split()[1].capitalize())),
         ]
         qas = []
         for question, answer, start in rng.sample(facts, rng.randint(2, 3)):
@@ -253,7 +256,8 @@ def generate_match_reports(n_questions: int, seed: int, prefix: str) -> dict:
                 break
         if made < n_questions and rng.random() < 0.3:
             other = rng.choice([t for t in TEAMS if t not in (home, away)])
-            qas.append({"id": f"{prefix}-{made:06d}", "question": _sentence_case(_capitalise_names(f"who did {other} beat?")),
+            qas.append({"id": f"{prefix}-{made:06d}",
+                        "question": _sentence_case(_capitalise_names(f"who did {other} beat?")),
                         "answers": [], "is_impossible": True})
             made += 1
         paragraphs.append({"context": context, "qas": qas})
@@ -322,9 +326,5 @@ def generate_corpus(n_documents: int, seed: int) -> list[str]:
 
 def write_corpus(path, n_documents: int, seed: int) -> None:
     """The pre-training corpus as a text file, one document per line, written atomically."""
-    from pathlib import Path
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(generate_corpus(n_documents, seed)) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    with atomic_file(path) as f:
+        f.write("\n".join(generate_corpus(n_documents, seed)) + "\n")

@@ -26,9 +26,9 @@ def to_device(batch: dict, device: torch.device | str) -> dict:
 def autocast(device: torch.device | str, bf16: bool):
     """bfloat16 autocast on ``device``'s type when ``bf16`` is asked for, else nothing.
 
-    On a GPU with bf16 units (A100, H100) it roughly doubles training and inference speed; on
-    a CPU it only pays where the CPU has bf16 units (``avx512_bf16`` or ``amx``), and it can
-    flip near-tie predictions either way, so it is opt-in per stage.
+    It pays on a GPU with bf16 units (A100, H100) and on a CPU only where the CPU has them
+    (``avx512_bf16`` or ``amx``); it can flip near-tie predictions either way, so it is
+    opt-in per stage.
     """
     if not bf16:
         return nullcontext()

@@ -4,10 +4,11 @@ A data point is a question with its context as the QA model sees it: the first w
 ``max_length`` tokens ([CLS] question [SEP] context [SEP], the context cut as in
 fine-tuning). Its vector is the last hidden layer at position 0 ([CLS]).
 
-``before`` uses the encoder of the pre-trained checkpoint (``results/models/{model}``),
-``after`` the encoder of the fine-tuned QA model. Vectors are written to one ``.npz`` file
-per model and stage: for every split an array ``<split>`` (n x hidden, float32, in the
-split's question order) and ``<split>_ids`` (the question ids).
+``before`` uses the encoder of the pre-trained checkpoint (``results/models/<fetched, built or
+compressed>/{model}``: ``model_dir`` in rules/common.smk), ``after`` the encoder of the fine-tuned
+QA model. Vectors are written to one ``.npz`` file per model and stage: for every split an
+array ``<split>`` (n x hidden, float32, in the split's question order) and ``<split>_ids`` (the
+question ids).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ import torch
 from transformers import AutoModelForPreTraining, AutoModelForQuestionAnswering
 
 from miniature import data, qa
-from miniature.checkpoints import RESUME_EVERY, BatchCheckpoint, discard_checkpoint, model_outputs_checkpoint
+from miniature.batching import length_sorted_batches, model_arguments, pad_batch
+from miniature.checkpoints import RESUME_EVERY, BatchCheckpoint, model_outputs_checkpoint
 from miniature.devices import autocast, model_device, to_device
-from miniature.models import load_model, load_tokenizer
+from miniature.model_io import load_model, load_tokenizer
+from miniature.progress import Progress
+from miniature.training import discard_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -52,24 +56,22 @@ def cls_vectors(encoder, windows: list[dict], pad_id: int, batch_size: int = 64,
     encoder.eval()
     device = model_device(encoder)
     vectors = np.empty((len(windows), encoder.config.hidden_size), dtype=np.float32)
-    batches = qa.length_sorted_batches([len(w["input_ids"]) for w in windows], batch_size)
+    batches = length_sorted_batches([len(w["input_ids"]) for w in windows], batch_size)
     first = 0
     if checkpoint is not None:
         first, chunks = checkpoint.resume(windows)
         for chunk in chunks:
             vectors[chunk["rows"]] = chunk["vectors"]
-    began, report_every = time.perf_counter(), max(1, len(batches) // 10)
-    done = sum(len(rows) for rows in batches[:first])
+    progress = Progress("embedded data points", len(windows), done=sum(len(rows) for rows in batches[:first]),
+                        logger=log)
     for b in range(first, len(batches)):
         rows = batches[b]
-        batch = qa.model_arguments(encoder, qa.pad_batch([windows[i] for i in rows], pad_id))
+        batch = model_arguments(encoder, pad_batch([windows[i] for i in rows], pad_id))
         with autocast(device, bf16):
             vectors[rows] = encoder(**to_device(batch, device)).last_hidden_state[:, 0].float().cpu().numpy()
         if checkpoint is not None:
             checkpoint.add(b + 1, len(rows), rows=rows, vectors=vectors[rows])
-        done += len(rows)
-        if (b + 1) % report_every == 0 or b + 1 == len(batches):
-            log.info("embedded %d/%d data points (%.0f/s)", done, len(windows), done / (time.perf_counter() - began))
+        progress.advance(len(rows))
     if checkpoint is not None:
         checkpoint.flush()
     return vectors

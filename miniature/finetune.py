@@ -14,7 +14,8 @@ import torch
 from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification
 
 from miniature import compress, data, qa, sentiment
-from miniature.models import compression_recipe, load_model, load_tokenizer, save_model
+from miniature.batching import model_arguments, pad_batch
+from miniature.model_io import compression_recipe, load_model, load_tokenizer, save_model
 from miniature.training import TRAIN_KEYS, discard_checkpoint, fingerprint_of, total_steps, train
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,8 @@ def _fine_tune(model, tokenizer, features: list[dict], settings: dict, seed: int
     pruned = (compression_recipe(model_dir) or {}).get("method") == "magnitude_prune"
     if pruned:
         compress.hold_pruned_weights(model)
-    losses = train(model, features, lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
-                   lambda m, batch: m(**qa.model_arguments(m, batch)).loss, steps=steps, seed=seed,
+    losses = train(model, features, lambda rows: pad_batch(rows, tokenizer.pad_token_id),
+                   lambda m, batch: m(**model_arguments(m, batch)).loss, steps=steps, seed=seed,
                    checkpoint_dir=checkpoint_dir, fingerprint=fingerprint_of([settings, seed], model_dir, train_path),
                    **{k: settings[k] for k in TRAIN_KEYS})
     if pruned:

@@ -39,7 +39,7 @@ def auroc(id_scores: np.ndarray, ood_scores: np.ndarray) -> float:
     random OOD point scores higher than a random in-distribution one (ties count half).
 
     The Mann-Whitney form, computed with two binary searches (scikit-learn's
-    ``roc_auc_score`` gives the same number but takes seconds to import in every job).
+    ``roc_auc_score`` gives the same number but is slow to import in every job).
     """
     id_sorted = np.sort(np.asarray(id_scores, dtype=np.float64))
     ood = np.asarray(ood_scores, dtype=np.float64)

@@ -9,8 +9,9 @@ import torch
 from transformers import AutoModelForQuestionAnswering
 
 from miniature import data, qa, squad
-from miniature.checkpoints import RESUME_EVERY, discard_checkpoint, model_outputs_checkpoint
-from miniature.models import load_model, load_tokenizer
+from miniature.checkpoints import RESUME_EVERY, model_outputs_checkpoint
+from miniature.model_io import load_model, load_tokenizer
+from miniature.training import discard_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def predict_qa(model_dir, test_path, predictions_path, null_margins_path, metric
                                   max_answer_length=settings["max_answer_length"],
                                   null_score_threshold=settings["null_score_threshold"], checkpoint=checkpoint)
     seconds = time.perf_counter() - began
-    metrics = squad.summary_metrics(data.gold_answers(dataset), answers)
+    metrics = squad.summary_metrics(data.gold_answers_by_id(dataset), answers)
     log.info("%d questions in %.1fs (%.1f questions/s); exact %.2f, f1 %.2f", len(answers), seconds,
              len(answers) / seconds, metrics["exact"], metrics["f1"])
     data.write_json(answers, predictions_path)

@@ -17,15 +17,15 @@ pipeline, so that both give the same answers from the same logits:
 
 from __future__ import annotations
 
-import inspect
 import logging
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from miniature.batching import length_sorted_batches, model_arguments, pad_batch
 from miniature.devices import autocast, model_device, to_device
+from miniature.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def _word_spans(offsets: list, word_ids: list, sequence_ids: list) -> np.ndarray
     word = np.array([w if s == 1 and w is not None else -1 for w, s in zip(word_ids, sequence_ids)])
     offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
     # A word's tokens are adjacent, so a word runs from where its id starts to where it changes
-    # (vectorised: a Python loop over every test token was half of the non-model time).
+    # (vectorised: a Python loop would visit every test token).
     position = np.arange(len(word))
     changes = word[1:] != word[:-1]
     first = np.maximum.accumulate(np.where(np.r_[True, changes], position, 0))
@@ -100,45 +100,6 @@ def eval_features(tokenizer, dataset, max_length: int, doc_stride: int) -> EvalF
                for i, window in enumerate(enc["offset_mapping"])]
     return EvalFeatures([_model_inputs(enc, i) for i in range(len(offsets))],
                         [int(s) for s in enc["overflow_to_sample_mapping"]], offsets)
-
-
-def pad_batch(rows: list[dict], pad_id: int) -> dict:
-    """Stack rows as tensors: token lists padded to the longest row (dynamic padding, with
-    ``pad_id`` for input ids and 0 otherwise) plus an attention mask; numbers as they are."""
-    width = max(len(r["input_ids"]) for r in rows)
-    batch = {"attention_mask": torch.zeros((len(rows), width), dtype=torch.long)}
-    for key, value in rows[0].items():
-        if isinstance(value, list):
-            batch[key] = torch.full((len(rows), width), pad_id if key == "input_ids" else 0, dtype=torch.long)
-            for i, r in enumerate(rows):
-                batch[key][i, : len(r[key])] = torch.tensor(r[key])
-        else:
-            batch[key] = torch.tensor([r[key] for r in rows])
-    for i, r in enumerate(rows):
-        batch["attention_mask"][i, : len(r["input_ids"])] = 1
-    return batch
-
-
-def model_arguments(model, batch: dict) -> dict:
-    """The entries of ``batch`` that ``model.forward`` takes (DistilBERT, say, has no segment ids)."""
-    accepted = inspect.signature(model.forward).parameters
-    return {key: value for key, value in batch.items() if key in accepted}
-
-
-def length_sorted_batches(lengths: list[int], batch_size: int, max_tokens: int | None = None) -> list[np.ndarray]:
-    """Batches of indices of similar length (longest first), so padding wastes little: at most
-    ``batch_size`` rows and, with ``max_tokens``, at most that many padded tokens (a row longer
-    than that goes alone). On a CPU a token cap keeps a batch's activations in cache, which is
-    worth more than big batches: see benchmarks/predict.py."""
-    order = np.argsort(-np.asarray(lengths), kind="stable")
-    batches, start = [], 0
-    while start < len(order):
-        rows = batch_size
-        if max_tokens is not None:  # the first row of a batch is its longest
-            rows = max(1, min(batch_size, max_tokens // max(1, lengths[order[start]])))
-        batches.append(order[start: start + rows])
-        start += rows
-    return batches
 
 
 @torch.inference_mode()
@@ -165,8 +126,7 @@ def window_logits(model, features: EvalFeatures, pad_id: int, batch_size: int = 
             for i, start, end in zip(chunk["rows"].tolist(), np.split(chunk["start"], split),
                                      np.split(chunk["end"], split)):
                 starts[i], ends[i] = start, end
-    began, report_every = time.perf_counter(), max(1, len(batches) // 10)
-    done = sum(len(idx) for idx in batches[:first])
+    progress = Progress("predicted windows", n, done=sum(len(idx) for idx in batches[:first]), logger=log)
     for b in range(first, len(batches)):
         idx = batches[b]
         batch = pad_batch([features.inputs[i] for i in idx], pad_id)
@@ -180,9 +140,7 @@ def window_logits(model, features: EvalFeatures, pad_id: int, batch_size: int = 
         if checkpoint is not None:
             checkpoint.add(b + 1, len(idx), rows=idx, start=np.concatenate([starts[i] for i in idx]),
                            end=np.concatenate([ends[i] for i in idx]))
-        done += len(idx)
-        if (b + 1) % report_every == 0:
-            log.info("predicted %d/%d windows (%.0f windows/s)", done, n, done / (time.perf_counter() - began))
+        progress.advance(len(idx))
     if checkpoint is not None:
         checkpoint.flush()
     return starts, ends
@@ -220,7 +178,8 @@ def window_candidates(start_logits: np.ndarray, end_logits: np.ndarray, offsets:
 
 
 def best_answers(contexts: list[str], features: EvalFeatures, starts: list[np.ndarray], ends: list[np.ndarray],
-                 n_best: int = 20, max_answer_length: int = 15, null_score_threshold: float = 0.0) -> list[tuple[str, float]]:
+                 n_best: int = 20, max_answer_length: int = 15,
+                 null_score_threshold: float = 0.0) -> list[tuple[str, float]]:
     """Per question: (answer text, or "" for no answer; log no-answer score minus log best score)."""
     texts: list[dict[str, list]] = [{} for _ in contexts]  # lower-cased text -> [score, text]
     null = [np.inf] * len(contexts)

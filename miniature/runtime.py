@@ -21,7 +21,7 @@ def start_job(snakemake, offline: bool = True, uses_sklearn: bool = False) -> lo
     """
     if not uses_sklearn:
         # transformers' generation utilities import scikit-learn's metrics whenever it is
-        # installed, only for assisted generation, which no stage uses: 1-2 CPU-seconds at the
+        # installed, only for assisted generation, which no stage uses: a slow import at the
         # start of every model job. A None entry in sys.modules makes Python (and so
         # transformers' availability check) treat the package as absent in this job.
         sys.modules.setdefault("sklearn", None)

@@ -15,7 +15,7 @@ import torch
 
 from miniature import data
 from miniature.devices import autocast, model_device, to_device
-from miniature.qa import length_sorted_batches, model_arguments, pad_batch
+from miniature.batching import length_sorted_batches, model_arguments, pad_batch
 
 
 def features(tokenizer, texts: Sequence[str], max_length: int, labels: Sequence[int] | None = None) -> list[dict]:

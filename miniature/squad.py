@@ -44,7 +44,7 @@ def f1_score(gold: str, prediction: str) -> float | int:
     return (2 * precision * recall) / (precision + recall)
 
 
-def gold_answers(answer_texts: list[str]) -> list[str]:
+def golds_to_score(answer_texts: list[str]) -> list[str]:
     """Gold answers that survive normalisation; an unanswerable question's gold is ``[""]``."""
     golds = [a for a in answer_texts if normalize_answer(a)]
     return golds or [""]
@@ -56,7 +56,7 @@ def score_questions(golds: dict[str, list[str]], predictions: dict[str, str]) ->
     for qid, answers in golds.items():
         if qid not in predictions:
             continue
-        candidates = gold_answers(answers)
+        candidates = golds_to_score(answers)
         exact[qid] = max(exact_score(g, predictions[qid]) for g in candidates)
         f1[qid] = max(f1_score(g, predictions[qid]) for g in candidates)
     return exact, f1

@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import shutil
-import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -22,6 +21,7 @@ import torch
 from transformers import get_linear_schedule_with_warmup
 
 from miniature.devices import autocast, model_device, to_device
+from miniature.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def train(
     per_epoch = len(examples) // batch_size
     batches: dict[int, list[np.ndarray]] = {}
     log_every = max(1, steps // 20)
-    began = time.perf_counter()
+    progress = Progress("step", steps, done=start, every=log_every, logger=log)
     for step in range(start, steps):
         torch.manual_seed(seed * 1_000_003 + step)
         epoch, position = divmod(step, per_epoch)
@@ -176,13 +176,10 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         interval.append(step_loss)
         done = step + 1
-        if done % log_every == 0 or done == steps:
+        if done % log_every == 0 or done == steps:  # the loss curve's intervals, one per progress line
             losses.append(float(np.mean(interval)))
             interval = []
-            elapsed = time.perf_counter() - began
-            eta = elapsed / (done - start) * (steps - done)
-            log.info("step %d/%d  loss %.4f  lr %.2e  %.0fs elapsed, ~%.0fs left",
-                     done, steps, losses[-1], scheduler.get_last_lr()[0], elapsed, eta)
+        progress.advance(detail=lambda: f"loss {losses[-1]:.4f}  lr {scheduler.get_last_lr()[0]:.2e}")
         if checkpoint is not None and done % checkpoint_every == 0 and done < steps:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             tmp = checkpoint.with_suffix(".tmp")

@@ -1,7 +1,6 @@
-# Agreement stage: for every set comparison and pair, agreement beyond chance and its
-# uncertainty (one job per pair), then results/agreement.csv.
-
-# The set comparisons (SET_COMPARISONS) are defined in rules/common.smk.
+# Agreement stage: for every characteristic that compares sets (SET_CHARACTERISTICS,
+# rules/common.smk) and every pair, agreement beyond chance and its uncertainty (one job per
+# pair), then results/agreement.csv.
 
 
 rule agreement_pair:
@@ -12,7 +11,7 @@ rule agreement_pair:
     log:
         "logs/agreement/{comparison}/{a}__{b}.log",
     wildcard_constraints:
-        comparison=any_of(list(SET_COMPARISONS)),
+        comparison=any_of(list(SET_CHARACTERISTICS)),
         b=any_of(QA_MODELS),
     conda:
         "../envs/analysis.yaml"
@@ -22,14 +21,14 @@ rule agreement_pair:
     params:
         resamples=config["agreement"]["bootstrap_resamples"],
         seed=config["seed"],
-        key=lambda wildcards: SET_COMPARISONS[wildcards.comparison].get("key"),
+        key=set_key,
     script:
         "../scripts/agreement_pair.py"
 
 
 rule agreement:
     input:
-        **{name: agreement_files(name) for name in SET_COMPARISONS},
+        **{name: agreement_files(c) for name, c in SET_CHARACTERISTICS.items()},
     output:
         "results/agreement.csv",
     log:

@@ -104,9 +104,27 @@ wildcard_constraints:
     sentiment_split=any_of(list(config["data"].get("sentiment", {}))),
 
 
+# Every model key has a pre-trained checkpoint, made by one of three rules according to the
+# key's source, each rule into a folder of its own, so that a path names the rule that makes it
+# (source, rule, folder):
+#   hub, path, package  fetch_model (rules/models.smk)            results/models/fetched/{model}
+#   build               pretrain (rules/models.smk)               results/models/built/{model}
+#   compress            compress_pretrained (rules/compress.smk)  results/models/compressed/{model}
+# (a compress key of stage finetuned too: its pre-trained view, and a distillation's start).
+# Their logs and benchmarks follow the same folders. Every stage that reads a pre-trained
+# checkpoint asks model_dir (never builds the path itself).
+MODEL_FOLDERS = {
+    "hub": "fetched",
+    "path": "fetched",
+    "package": "fetched",
+    "build": "built",
+    "compress": "compressed",
+}
+
+
 def model_dir(key):
-    """The pre-trained checkpoint of a model key (every key has one, see rules/compress.smk)."""
-    return f"results/models/{key}"
+    """The pre-trained checkpoint of a model key, in the folder of the rule that makes it."""
+    return f"results/models/{MODEL_FOLDERS[cfg.model_source(config, key)]}/{key}"
 
 
 def finetuned_model(key, task="qa"):
@@ -167,8 +185,8 @@ def distils_at(wildcards, stage):
     return spec["method"] == "distil" and spec["stage"] == stage
 
 
-# Where the attack masked-LM is: a model's folder, or its own copy when it has its own source
-# (a name no model key can take).
+# Where the attack masked-LM is: a model's checkpoint, or, when it has a source of its own, the
+# copy fetch_attack_masked_lm (rules/attack.smk) makes in a folder of its own.
 ATTACK_MASKED_LM_DIR = "results/models/_attack_masked_lm"
 
 
@@ -177,61 +195,56 @@ def attack_masked_lm():
     return model_dir(source) if isinstance(source, str) else ATTACK_MASKED_LM_DIR
 
 
-# The set comparisons: name -> each model's id set ({model} in the path), the universe of
-# items the sets are subsets of, optionally each model's answers (the sets are then the
-# errors of those answers: adds answer agreement and the negative-flip rate), and whether
-# the seed baseline makes such a set (only sets that come from the QA fine-tune). "key"
-# picks the set out of a file that holds several (the OOD sets per K). A characteristic
-# plugs in with one entry. Table 2 (rules/compare.smk) reads the sets of every model and
-# computes their Jaccards itself; the agreement stage (rules/agreement.smk) has a job per pair.
-SET_COMPARISONS = {
-    "errors": {
-        "sets": "results/errors/{model}/errors.json",
-        "universe": "results/data/qa/test.json",
-        "answers": "results/predict/{model}/predictions.json",
-        "seed_baseline": True,
-    },
-    # The challenge questions each model's Deep-kNN detector flags at Table 2's K.
-    "distribution": {
-        "sets": "results/ood/{model}/flagged.json",
-        "key": str(config["knn"]["k"]),
-        "universe": "results/data/qa/challenge.json",
-    },
-}
-if ATTACKED:
-    # The attacked sentiment reviews whose prediction BERT-Attack changed.
-    SET_COMPARISONS["adversarial"] = {
-        "sets": "results/attack/{model}/succeeded.json",
-        "universe": "results/data/sentiment/attack_sample.jsonl",
-    }
+# The characteristics the config computes, in Table 2's order. Each is declared once, in
+# miniature.characteristics: where each model's result is, how two models' results are
+# compared, its Table 2 columns and its report sections; every stage below reads that
+# declaration. A characteristic plugs in with its declaration there, the rule file that
+# writes its results and that file's include line in the Snakefile. Table 2
+# (rules/compare.smk) reads the sets of every model and computes their Jaccards itself; the
+# agreement stage (rules/agreement.smk) has a job per pair of each set characteristic.
+from miniature import characteristics  # noqa: E402
+
+CHARACTERISTICS = characteristics.configured(config)
+SET_CHARACTERISTICS = {c.name: c for c in CHARACTERISTICS if c.compares_sets}
 
 
-def set_files(comparison, models=MODELS):
-    """Each model's sets in one set comparison, in config order."""
-    return [SET_COMPARISONS[comparison]["sets"].format(model=m) for m in models]
+def result_files(characteristic, models=MODELS, pairs=PAIRS):
+    """A characteristic's results in table order: each model's result (config order), or
+    each pair's record when a job of its own compares the pairs."""
+    if characteristic.compares_sets:
+        return [characteristic.result_of(m) for m in models]
+    return [characteristic.record_of(a, b) for a, b in pairs]
 
 
-def agreement_pairs(comparison):
+def agreement_pairs(characteristic):
     """Table order, then the seed baseline (reference vs its second fine-tune) if it applies."""
-    baseline = SEED_BASELINE and SET_COMPARISONS[comparison].get("seed_baseline")
+    baseline = SEED_BASELINE and characteristic.seed_baseline
     return PAIRS + ([(config["reference"], SEED_BASELINE)] if baseline else [])
 
 
-def agreement_files(comparison):
+def agreement_files(characteristic):
     return [
-        f"results/agreement/{comparison}/{a}__{b}.json"
-        for a, b in agreement_pairs(comparison)
+        f"results/agreement/{characteristic.name}/{a}__{b}.json"
+        for a, b in agreement_pairs(characteristic)
     ]
 
 
 def agreement_inputs(wildcards):
-    entry = SET_COMPARISONS[wildcards.comparison]
+    characteristic = SET_CHARACTERISTICS[wildcards.comparison]
     files = {
-        "a": entry["sets"].format(model=wildcards.a),
-        "b": entry["sets"].format(model=wildcards.b),
-        "universe": entry["universe"],
+        "a": characteristic.result_of(wildcards.a),
+        "b": characteristic.result_of(wildcards.b),
+        "universe": characteristic.universe,
     }
-    if "answers" in entry:
-        files["answers_a"] = entry["answers"].format(model=wildcards.a)
-        files["answers_b"] = entry["answers"].format(model=wildcards.b)
+    if characteristic.answers is not None:
+        files["answers_a"] = characteristic.answers.format(model=wildcards.a)
+        files["answers_b"] = characteristic.answers.format(model=wildcards.b)
     return files
+
+
+def set_key(wildcards):
+    """The set an agreement job compares inside each model's result: the one at Table 2's K
+    when the result holds a set per K, else the whole result (None)."""
+    per_k = characteristics.Comparison.SETS_PER_K
+    compared = SET_CHARACTERISTICS[wildcards.comparison].comparison
+    return str(config["knn"]["k"]) if compared is per_k else None

@@ -1,7 +1,7 @@
 # Compare stage: a job per unordered model pair for the K-NN comparison (the per-pair work
-# that is worth a job), then the tables. Table 2 computes the set comparisons' Jaccards
-# (errors, OOD flags, attacked reviews) itself from every model's sets: under a millisecond
-# a pair, where a job of its own would cost about 0.3 s to start (README: Benchmarks).
+# that is worth a job: every data point at every K), then the tables. Table 2 computes the
+# Jaccards of the set characteristics itself from every model's sets: a Jaccard costs far
+# less than a job of its own would to start.
 
 
 rule compare_representation:
@@ -11,7 +11,7 @@ rule compare_representation:
         a_after="results/neighbours/{a}/after.npz",
         b_after="results/neighbours/{b}/after.npz",
     output:
-        "results/compare/representation/{a}__{b}.json",
+        characteristics.REPRESENTATION.result,
     log:
         "logs/compare/representation/{a}__{b}.log",
     conda:
@@ -28,8 +28,7 @@ rule compare_representation:
 
 rule table2:
     input:
-        **{name: set_files(name) for name in SET_COMPARISONS},
-        representation=representation_files(),
+        **{c.name: result_files(c) for c in CHARACTERISTICS},
     output:
         "results/table2.csv",
     log:
@@ -40,6 +39,7 @@ rule table2:
         mem_mb=2000,
         runtime=10,
     params:
+        characteristics=[c.name for c in CHARACTERISTICS],
         models=MODELS,
         pairs=PAIRS,
         k=config["knn"]["k"],

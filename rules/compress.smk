@@ -1,7 +1,7 @@
 # Compress stage: models declared as `compress: {from: <key>, method: ...}`.
 #
-# compress_pretrained makes results/models/{model} from the parent's pre-trained checkpoint for
-# every compressed key. With stage: pretrained that is the model the fine-tuning rules train;
+# compress_pretrained makes results/models/compressed/{model} (model_dir in common.smk) from the
+# parent's pre-trained checkpoint for every compressed key. With stage: pretrained that is the model the fine-tuning rules train;
 # with stage: finetuned it is only the pre-trained view of the model, for stages that compare
 # models before fine-tuning. compress_finetuned makes the fine-tuned model of a post-training
 # compression (stage: finetuned) from its parent's fine-tuned model; finetuned_model() in
@@ -15,11 +15,11 @@ rule compress_pretrained:
             "results/data/corpus.txt" if distils_at(wc, "pretrained") else []
         ),
     output:
-        directory("results/models/{model}"),
+        directory("results/models/compressed/{model}"),
     log:
-        "logs/models/{model}.log",
+        "logs/models/compressed/{model}.log",
     benchmark:
-        "benchmarks/models/{model}.tsv"
+        "benchmarks/models/compressed/{model}.tsv"
     wildcard_constraints:
         model=any_of(COMPRESSED),
     conda:

@@ -1,13 +1,13 @@
 # Embed stage: [CLS] vectors of the same data points (test questions with the first window
 # of their context) for every model, before and after QA fine-tuning; after fine-tuning
 # also of the training subsample and the challenge set that the OOD detector needs.
-# Both stages are one job per model: starting torch costs a job about 10 CPU-seconds,
-# more than embedding the demo's data.
+# Both stages are one job per model: starting torch costs a job more than embedding the
+# demo's data.
 
 
 rule embed:
     input:
-        pretrained="results/models/{model}",
+        pretrained=lambda wc: model_dir(wc.model),
         finetuned=lambda wc: finetuned_model(wc.model, "qa"),
         test="results/data/qa/test.json",
         train="results/data/qa/train.json",

@@ -1,18 +1,24 @@
 # Figures: Figure 1a/1b/1c of the paper (the reference against every other model, as K
-# grows), each with the plotted numbers beside it as CSV.
+# grows), the figure sections of the data representation and data distribution
+# characteristics, each with the plotted numbers beside it as CSV.
+FIGURE1 = {
+    **characteristics.REPRESENTATION.sections,
+    **characteristics.DISTRIBUTION.sections,
+}
 
 
 rule figures:
     input:
-        representation=representation_files(REFERENCE_PAIRS),
-        distribution=set_files("distribution"),
+        representation=result_files(
+            characteristics.REPRESENTATION, pairs=REFERENCE_PAIRS
+        ),
+        distribution=result_files(characteristics.DISTRIBUTION),
     output:
-        fig1a="results/figures/fig1a.png",
-        fig1a_csv="results/figures/fig1a.csv",
-        fig1b="results/figures/fig1b.png",
-        fig1b_csv="results/figures/fig1b.csv",
-        fig1c="results/figures/fig1c.png",
-        fig1c_csv="results/figures/fig1c.csv",
+        **{name: section.file for name, section in FIGURE1.items()},
+        **{
+            f"{name}_csv": os.path.splitext(section.file)[0] + ".csv"
+            for name, section in FIGURE1.items()
+        },
     log:
         "logs/figures.log",
     conda:

@@ -31,7 +31,7 @@ rule finetune_qa:
 
 rule finetune_sentiment:
     input:
-        model="results/models/{model}",
+        model=lambda wc: model_dir(wc.model),
         train=TRAIN_SPLIT["sentiment"],
         test="results/data/sentiment/test.jsonl",
     output:

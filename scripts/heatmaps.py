@@ -1,11 +1,14 @@
-"""Draw a heatmap of every characteristic over all model pairs."""
+"""Draw a heatmap of every configured characteristic over all model pairs."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 from miniature.runtime import start_job  # noqa: E402
 
 log = start_job(snakemake)
-from miniature import report  # noqa: E402
+import pandas as pd  # noqa: E402
 
-paths = report.write_heatmaps(snakemake.input.table2, snakemake.input.agreement, snakemake.output[0])
+from miniature import characteristics, heatmaps  # noqa: E402
+
+paths = heatmaps.write_heatmaps(pd.read_csv(snakemake.input.table2), pd.read_csv(snakemake.input.agreement),
+                                snakemake.output[0], characteristics.by_name(snakemake.params.characteristics))
 log.info("wrote %s", ", ".join(str(p) for p in paths))

@@ -5,8 +5,8 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")
 from miniature.runtime import job_device, start_job  # noqa: E402
 
 log = start_job(snakemake)
-from miniature import models  # noqa: E402
+from miniature import pretraining  # noqa: E402
 
-models.build_pretrained(snakemake.input.corpus, snakemake.input.tokenizer, snakemake.output[0],
-                        snakemake.params.recipe, snakemake.params.settings, snakemake.params.seed,
-                        checkpoint_dir=snakemake.params.checkpoint_dir, device=job_device(snakemake))
+pretraining.build_pretrained(snakemake.input.corpus, snakemake.input.tokenizer, snakemake.output[0],
+                             snakemake.params.recipe, snakemake.params.settings, snakemake.params.seed,
+                             checkpoint_dir=snakemake.params.checkpoint_dir, device=job_device(snakemake))

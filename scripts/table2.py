@@ -1,18 +1,22 @@
-"""Assemble Table 2: the per-pair K-NN records and every model's sets (whose Jaccards are computed here)."""
+"""Assemble Table 2 from each characteristic's results: every model's sets (whose Jaccards are
+computed here) or the per-pair records its own jobs wrote."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 from miniature.runtime import start_job  # noqa: E402
 
 log = start_job(snakemake)
-from miniature import compare, data  # noqa: E402
+from miniature import characteristics, data, table2  # noqa: E402
 
 params = snakemake.params
 pairs = [tuple(p) for p in params.pairs]
-sets = {name: dict(zip(params.models, map(data.read_json, paths)))
-        for name, paths in snakemake.input.items() if name != "representation"}
-records = compare.pair_comparisons(pairs, sets, k=params.k,
-                                   representation=[data.read_json(p) for p in snakemake.input.representation])
-table = compare.table2(pairs, records)
+declared = characteristics.by_name(params.characteristics)
+results = {}
+for characteristic in declared:
+    read = list(map(data.read_json, snakemake.input[characteristic.name]))
+    # A set characteristic's files are one per model (config order), a pair comparison's one per pair.
+    results[characteristic.name] = dict(zip(params.models, read)) if characteristic.compares_sets else read
+records = table2.pair_comparisons(pairs, results, declared, k=params.k)
+table = table2.table2(pairs, records, declared)
 data.write_csv(table, snakemake.output[0])
 log.info("table 2:\n%s", table.to_string(index=False))

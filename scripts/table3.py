@@ -5,8 +5,8 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")
 from miniature.runtime import start_job  # noqa: E402
 
 log = start_job(snakemake)
-from miniature import compare, data  # noqa: E402
+from miniature import data, table3  # noqa: E402
 
-table = compare.table3({m: data.read_json(p) for m, p in zip(snakemake.params.models, snakemake.input)})
+table = table3.table3({m: data.read_json(p) for m, p in zip(snakemake.params.models, snakemake.input)})
 data.write_csv(table, snakemake.output[0])
 log.info("table 3:\n%s", table.to_string(index=False))

@@ -5,7 +5,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")
 from miniature.runtime import start_job  # noqa: E402
 
 log = start_job(snakemake)
-from miniature import models  # noqa: E402
+from miniature import tokenizer  # noqa: E402
 
-models.build_tokenizer(snakemake.input.corpus, snakemake.output[0], snakemake.params.vocab_size,
-                       snakemake.params.max_length)
+tokenizer.build_tokenizer(snakemake.input.corpus, snakemake.output[0], snakemake.params.vocab_size,
+                          snakemake.params.max_length)

@@ -13,7 +13,8 @@ import pytest
 import torch
 from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
 
-from miniature import compare, data, finetune, models, sentiment
+from miniature import data, finetune, model_io, pretraining, sentiment, table3
+from miniature.tokenizer import train_tokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOOD = ("good", "great", "superb", "lovely")
@@ -52,12 +53,12 @@ def tiny(tmp_path_factory):
     data.write_jsonl(train, root / "train.jsonl")
     data.write_jsonl(test, root / "test.jsonl")
     documents = [r["text"] for r in keyword_reviews(1500, 3, "corpus")]
-    tokenizer = models.train_tokenizer(documents, vocab_size=200, max_length=64)
+    tokenizer = train_tokenizer(documents, vocab_size=200, max_length=64)
     torch.manual_seed(0)
-    model = models.new_bert(tokenizer, layers=2, hidden=32, heads=2, intermediate=64, max_length=64)
-    models.pretrain(model, tokenizer, models.pretraining_examples(tokenizer, documents, 64, 0), steps=300, seed=0,
-                    batch_size=32, learning_rate=3e-3, warmup_ratio=0.05)
-    models.save_model(model, tokenizer, root / "pretrained")
+    model = pretraining.new_bert(tokenizer, layers=2, hidden=32, heads=2, intermediate=64, max_length=64)
+    pretraining.pretrain(model, tokenizer, pretraining.pretraining_examples(tokenizer, documents, 64, 0), steps=300,
+                         seed=0, batch_size=32, learning_rate=3e-3, warmup_ratio=0.05)
+    model_io.save_model(model, tokenizer, root / "pretrained")
     settings = {"steps": 200, "batch_size": 16, "learning_rate": 1e-3, "warmup_ratio": 0.1, "weight_decay": 0.0,
                 "max_grad_norm": 1.0, "max_length": 64, "checkpoint_every": 1000,
                 "gradient_accumulation": 1, "bf16": False}
@@ -79,10 +80,10 @@ def attacked(tiny):
     from miniature import attack
 
     root, _ = tiny
-    tokenizer = models.load_tokenizer(root / "classifier")
-    classifier = models.load_model(AutoModelForSequenceClassification, root / "classifier")
-    masked_lm = models.load_model(AutoModelForMaskedLM, root / "pretrained")
-    recipe, _ = attack.build_attack(classifier, tokenizer, masked_lm, models.load_tokenizer(root / "pretrained"),
+    tokenizer = model_io.load_tokenizer(root / "classifier")
+    classifier = model_io.load_model(AutoModelForSequenceClassification, root / "classifier")
+    masked_lm = model_io.load_model(AutoModelForMaskedLM, root / "pretrained")
+    recipe, _ = attack.build_attack(classifier, tokenizer, masked_lm, model_io.load_tokenizer(root / "pretrained"),
                                     candidates=3, max_length=64)
     examples = list(data.load_sentiment(root / "test.jsonl"))[:20]
     return recipe, examples, attack.attack_examples(recipe, examples), classifier, tokenizer
@@ -132,7 +133,7 @@ def test_table3_numbers_agree_with_textattacks_own_metrics(attacked):
     recipe, examples, rows, _, _ = attacked
     results = [recipe.attack(e["text"], int(e["label"])) for e in examples]
     assert [attack.example_row(e["id"], e["label"], r) for e, r in zip(examples, results)] == rows
-    ours = compare.attack_summary([r["outcome"] for r in rows], [r["queries"] for r in rows])
+    ours = table3.attack_summary([r["outcome"] for r in rows], [r["queries"] for r in rows])
     theirs = AttackSuccessRate().calculate(results)
     assert ours["original_accuracy"] == pytest.approx(theirs["original_accuracy"], abs=0.01)
     assert ours["after_attack_accuracy"] == pytest.approx(theirs["attack_accuracy_perc"], abs=0.01)
@@ -146,11 +147,12 @@ def test_window_constraint_keeps_only_words_the_classifier_reads(tiny):
     from miniature import attack
 
     root, _ = tiny
-    tokenizer = models.load_tokenizer(root / "classifier")
+    tokenizer = model_io.load_tokenizer(root / "classifier")
     text = AttackedText("the film was good. " * 10)  # 5 tokens per sentence, 40 words
-    window = attack.WithinModelWindow(tokenizer, max_length=12)  # [CLS] + 10 tokens + [SEP]
+    within_model_window = attack.textattack_components().WithinModelWindow
+    window = within_model_window(tokenizer, max_length=12)  # [CLS] + 10 tokens + [SEP]
     assert window._get_modifiable_indices(text) == set(range(8))  # two whole sentences
-    assert attack.WithinModelWindow(tokenizer, 64)._get_modifiable_indices(text) == set(range(40))
+    assert within_model_window(tokenizer, 64)._get_modifiable_indices(text) == set(range(40))
 
 
 def test_attack_sample_is_balanced_and_the_same_for_a_seed(tmp_path):
@@ -166,9 +168,9 @@ def test_attack_sample_is_balanced_and_the_same_for_a_seed(tmp_path):
         sentiment.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "c.jsonl", 51, seed=3)
 
 
-def test_attack_module_imports_offline_from_a_clean_home(tmp_path):
-    """No NLTK data, no textattack cache, no hub, no network: the import must still work and
-    the stop words must be the project's."""
+def test_textattack_imports_offline_from_a_clean_home(tmp_path):
+    """No NLTK data, no textattack cache, no hub, no network: import_textattack must still work,
+    the stop words must be the project's, and the job's logging must work on after it."""
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("NLTK_DATA", "TA_CACHE_DIR", "HF_HOME", "XDG_CACHE_HOME")}
@@ -183,7 +185,7 @@ def test_attack_module_imports_offline_from_a_clean_home(tmp_path):
         logging.getLogger("miniature.attack_job").info("before the import")
         import nltk
         import miniature.attack as attack
-        import textattack
+        textattack = attack.import_textattack()
         from textattack.constraints.pre_transformation import StopwordModification
         words = open(attack.NLTK_DATA / "corpora" / "stopwords" / "english").read().split()
         assert StopwordModification().stopwords == set(words), "not the project's stop words"
@@ -201,7 +203,7 @@ def test_attack_module_imports_offline_from_a_clean_home(tmp_path):
         "before the import", "after the import", "from the module"]
 
 
-def test_attack_module_imports_from_a_group_writable_clone(tmp_path):
+def test_textattack_imports_from_a_group_writable_clone(tmp_path):
     """A clone made under umask 002 (the default for regular accounts on Debian and Ubuntu) has
     group-writable folders and files, and NLTK 3.10 refuses to read data from them: the
     import (textattack reads the stop words when it is imported) and the attack's stop words
@@ -230,6 +232,7 @@ def test_attack_module_imports_from_a_group_writable_clone(tmp_path):
             assert "writable by other accounts" in str(error), str(error)
         import miniature.attack as attack
         assert attack.__file__.startswith({str(tree)!r}), attack.__file__
+        attack.import_textattack()
         from textattack.constraints.pre_transformation import StopwordModification
         words = set(open(os.path.join(shipped, "corpora", "stopwords", "english")).read().split())
         assert len(words) > 100 and attack.stop_words() == words
@@ -285,10 +288,10 @@ def test_killed_attack_resumes_at_the_next_review_with_the_rows_of_an_uninterrup
     # Resumed with a new recipe, as a new job builds it: reviews 8-20 are attacked without
     # reviews 1-7 before them, and every row is what the uninterrupted run gave.
     root, _ = tiny
-    fresh, _ = attack.build_attack(models.load_model(AutoModelForSequenceClassification, root / "classifier"),
-                                   models.load_tokenizer(root / "classifier"),
-                                   models.load_model(AutoModelForMaskedLM, root / "pretrained"),
-                                   models.load_tokenizer(root / "pretrained"), candidates=3, max_length=64)
+    fresh, _ = attack.build_attack(model_io.load_model(AutoModelForSequenceClassification, root / "classifier"),
+                                   model_io.load_tokenizer(root / "classifier"),
+                                   model_io.load_model(AutoModelForMaskedLM, root / "pretrained"),
+                                   model_io.load_tokenizer(root / "pretrained"), candidates=3, max_length=64)
     counting = StopAt(fresh)
     with caplog.at_level(logging.INFO, logger="miniature"):
         resumed = attack.attack_examples(counting, examples, checkpoint=RowLog(path, "fp"))

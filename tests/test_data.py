@@ -6,6 +6,7 @@ import datasets
 import pytest
 
 from miniature import data, demo_data
+from miniature.errors import DataError
 
 
 def test_generated_split_round_trips_through_datasets(tmp_path):
@@ -14,7 +15,7 @@ def test_generated_split_round_trips_through_datasets(tmp_path):
     assert n == 50
     dataset = data.load_qa(out)
     assert len(dataset) == 50 and dataset.column_names == ["id", "title", "context", "question", "answers"]
-    golds = data.gold_answers(dataset)
+    golds = data.gold_answers_by_id(dataset)
     squad = json.loads(out.read_text())
     assert list(golds) == [qa["id"] for a in squad["data"] for p in a["paragraphs"] for qa in p["qas"]]
 
@@ -27,7 +28,7 @@ def test_file_source_is_checked_and_copied(tmp_path):
     broken = json.loads(source.read_text())
     broken["data"][0]["paragraphs"][1]["qas"][0]["id"] = broken["data"][0]["paragraphs"][0]["qas"][0]["id"]
     source.write_text(json.dumps(broken))
-    with pytest.raises(data.DataError, match="duplicate question id"):
+    with pytest.raises(DataError, match="duplicate question id"):
         data.prepare_qa_split({"file": {"path": str(source)}}, out, seed=0, name="test")
 
 
@@ -57,40 +58,24 @@ def test_hub_loader_reads_a_squad_v2_style_dataset(tmp_path):
     ({"data": []}, "contains no questions"),
 ])
 def test_check_squad_names_the_problem(squad, message):
-    with pytest.raises(data.DataError, match=message):
+    with pytest.raises(DataError, match=message):
         data.check_squad(squad, "file.json")
 
 
 def test_sentiment_labels_must_be_binary(tmp_path):
     path = tmp_path / "reviews.jsonl"
     data.write_jsonl([{"id": "1", "text": "good", "label": 1}, {"id": "2", "text": "meh", "label": 2}], path)
-    with pytest.raises(data.DataError, match="line 2: label 2 is not 0 or 1"):
+    with pytest.raises(DataError, match="line 2: label 2 is not 0 or 1"):
         data.load_sentiment(path)
 
 
 def test_read_json_errors_name_the_file(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(data.DataError, match="bad.json: not valid JSON"):
+    with pytest.raises(DataError, match="bad.json: not valid JSON"):
         data.read_json(bad)
-    with pytest.raises(data.DataError, match="file not found"):
+    with pytest.raises(DataError, match="file not found"):
         data.read_json(tmp_path / "nope.json")
-
-
-def test_atomic_dir_appears_only_when_complete(tmp_path):
-    target = tmp_path / "out"
-    with pytest.raises(RuntimeError):
-        with data.atomic_dir(target) as tmp:
-            (tmp / "half").write_text("x")
-            raise RuntimeError("killed")
-    assert not target.exists() and not (tmp_path / "out.tmp").exists()
-    (tmp_path / "out.tmp").mkdir()  # left by a job killed with SIGKILL
-    (tmp_path / "out.tmp" / "stale").write_text("x")
-    with data.atomic_dir(target) as tmp:
-        (tmp / "done").write_text("x")
-        assert not target.exists()
-    assert sorted(p.name for p in target.iterdir()) == ["done"]
-    assert not (tmp_path / "out.tmp").exists()
 
 
 def test_write_json_leaves_old_file_until_new_one_is_complete(tmp_path, monkeypatch):
@@ -183,7 +168,7 @@ def test_mrqa_parquet_converts_to_flat_squad_rows(tmp_path, inclusive):
 def test_mrqa_span_that_does_not_read_its_answer_names_the_row():
     rows = [_mrqa_row("n1", "Who?", ["Ann Lee"]), _mrqa_row("n2", "When?", ["Monday"])]
     rows[1]["labels"][0]["start"] = [rows[1]["labels"][0]["start"][0] + 3]  # "day..." is not "Monday"
-    with pytest.raises(data.DataError, match=r"validation: row 1 \(key 'n2'\): the span .* of answer 'Monday' reads"):
+    with pytest.raises(DataError, match=r"validation: row 1 \(key 'n2'\): the span .* of answer 'Monday' reads"):
         data.mrqa_to_flat(rows, "validation")
 
 
@@ -191,14 +176,14 @@ def test_mrqa_split_must_keep_one_end_convention():
     """Spans read with an inclusive end in one row and an exclusive end in another: no
     convention fits the whole split, and the first row that breaks it is named."""
     rows = [_mrqa_row("n1", "Who?", ["Ann Lee"], inclusive=True), _mrqa_row("n2", "When?", ["Monday"], inclusive=False)]
-    with pytest.raises(data.DataError, match=r"row 1 \(key 'n2'\).*only with an inclusive end"):
+    with pytest.raises(DataError, match=r"row 1 \(key 'n2'\).*only with an inclusive end"):
         data.mrqa_end_convention(rows, "validation")
 
 
 def test_mrqa_rows_need_one_span_list_per_answer():
     row = _mrqa_row("n1", "Who?", ["Ann Lee"])
     row["labels"] = []
-    with pytest.raises(data.DataError, match=r"row 0 \(key 'n1'\): 1 answers but 0 span lists"):
+    with pytest.raises(DataError, match=r"row 0 \(key 'n1'\): 1 answers but 0 span lists"):
         data.mrqa_to_flat([row], "validation")
 
 
@@ -222,7 +207,7 @@ def test_squad_like_split_without_titles_takes_document_ids(tmp_path):
              "is_impossible": False, "id": 102, "answers": {"text": ["Soap"], "answer_start": [0]}}]
     flat = data.flat_qa(datasets.Dataset.from_list(rows), "train")
     assert flat["id"] == ["101", "102"] and flat["title"] == ["7", "9"]
-    with pytest.raises(data.DataError, match="neither the squad_v2 layout"):
+    with pytest.raises(DataError, match="neither the squad_v2 layout"):
         data.flat_qa(datasets.Dataset.from_list([{"text": "x", "label": 1}]), "train")
 
 

@@ -9,7 +9,8 @@ from transformers import BertConfig, BertForPreTraining, BertForQuestionAnswerin
 
 from miniature import data, demo_data, embed
 from miniature.checkpoints import model_outputs_checkpoint
-from miniature.models import save_model, train_tokenizer
+from miniature.model_io import save_model
+from miniature.tokenizer import train_tokenizer
 
 
 @pytest.fixture(scope="module")

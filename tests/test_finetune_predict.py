@@ -7,12 +7,14 @@ import pytest
 import torch
 from transformers import BertConfig, BertForPreTraining, DistilBertConfig, DistilBertForMaskedLM
 
-from miniature import data, demo_data, finetune, models, predict
+from miniature import batching, data, demo_data, finetune, model_io, predict
+from miniature.tokenizer import train_tokenizer
 
 SETTINGS = {"steps": 6, "batch_size": 8, "learning_rate": 1e-3, "warmup_ratio": 0.0, "weight_decay": 0.0,
             "max_grad_norm": 1.0, "max_length": 48, "doc_stride": 16, "checkpoint_every": 100,
             "gradient_accumulation": 1, "bf16": False}
-PREDICT = {"batch_size": 16, "batch_tokens": 256, "bf16": False, "n_best": 20, "max_answer_length": 15, "null_score_threshold": 0.0}
+PREDICT = {"batch_size": 16, "batch_tokens": 256, "bf16": False, "n_best": 20, "max_answer_length": 15,
+           "null_score_threshold": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +22,7 @@ def splits(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     data.write_json(demo_data.generate_qa(60, 0, "train"), root / "train.json")
     data.write_json(demo_data.generate_qa(30, 0, "test"), root / "test.json")
-    tokenizer = models.train_tokenizer(demo_data.generate_corpus(100, 0), vocab_size=300, max_length=64)
+    tokenizer = train_tokenizer(demo_data.generate_corpus(100, 0), vocab_size=300, max_length=64)
     return root, tokenizer
 
 
@@ -39,7 +41,7 @@ def _distilbert(tokenizer):
 def test_finetune_then_predict(splits, tmp_path, build):
     root, tokenizer = splits
     torch.manual_seed(0)
-    models.save_model(build(tokenizer), tokenizer, tmp_path / "pretrained")
+    model_io.save_model(build(tokenizer), tokenizer, tmp_path / "pretrained")
     summary = finetune.finetune_qa(tmp_path / "pretrained", root / "train.json", tmp_path / "qa", SETTINGS, seed=0)
     assert summary["steps"] == 6 and summary["windows"] >= 60
     assert json.loads((tmp_path / "qa" / "training.json").read_text())["steps"] == 6
@@ -83,7 +85,7 @@ def test_window_logits_resume_after_the_saved_batches_with_the_same_logits(split
     model = BertForQuestionAnswering(_bert(tokenizer).config).eval()
     features = qa.eval_features(tokenizer, data.load_qa(root / "test.json"), 48, 16)
     n = len(features.inputs)
-    batches = qa.length_sorted_batches([len(w["input_ids"]) for w in features.inputs], 8)
+    batches = batching.length_sorted_batches([len(w["input_ids"]) for w in features.inputs], 8)
     assert len(batches) >= 10
 
     starts, ends = qa.window_logits(model, features, tokenizer.pad_token_id, 8)
@@ -113,7 +115,7 @@ def test_window_logits_resume_after_the_saved_batches_with_the_same_logits(split
 def test_predict_qa_resumes_and_removes_its_checkpoint(splits, tmp_path):
     root, tokenizer = splits
     torch.manual_seed(0)
-    models.save_model(_bert(tokenizer), tokenizer, tmp_path / "pretrained")
+    model_io.save_model(_bert(tokenizer), tokenizer, tmp_path / "pretrained")
     finetune.finetune_qa(tmp_path / "pretrained", root / "train.json", tmp_path / "qa", SETTINGS, seed=0)
     outputs = ["p.json", "m.json", "metrics.json", "timing.json"]
 

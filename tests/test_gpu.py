@@ -23,7 +23,8 @@ import pytest
 import torch
 from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
 
-from miniature import compress, data, demo_data, embed, finetune, models, predict, sentiment
+from miniature import compress, data, demo_data, embed, finetune, model_io, predict, pretraining, sentiment
+from miniature.tokenizer import train_tokenizer
 
 DEVICE = os.environ.get("MINIATURE_GPU_TEST_DEVICE", "cuda")
 
@@ -57,12 +58,12 @@ def tiny(tmp_path_factory):
     data.write_jsonl(demo_data.generate_reviews(200, 0, "train"), root / "reviews.jsonl")
     data.write_jsonl(demo_data.generate_reviews(60, 0, "test"), root / "reviews_test.jsonl")
     documents = demo_data.generate_corpus(300, 0)
-    tokenizer = models.train_tokenizer(documents, vocab_size=400, max_length=64)
-    examples = models.pretraining_examples(tokenizer, documents, 64, 0)
+    tokenizer = train_tokenizer(documents, vocab_size=400, max_length=64)
+    examples = pretraining.pretraining_examples(tokenizer, documents, 64, 0)
     torch.manual_seed(0)
-    model = models.new_bert(tokenizer, layers=2, hidden=64, heads=2, intermediate=128, max_length=64)
-    models.pretrain(model, tokenizer, examples, steps=30, seed=0, batch_size=16, learning_rate=1e-3)
-    models.save_model(model, tokenizer, root / "pretrained")
+    model = pretraining.new_bert(tokenizer, layers=2, hidden=64, heads=2, intermediate=128, max_length=64)
+    pretraining.pretrain(model, tokenizer, examples, steps=30, seed=0, batch_size=16, learning_rate=1e-3)
+    model_io.save_model(model, tokenizer, root / "pretrained")
     return root, tokenizer, examples
 
 
@@ -72,19 +73,20 @@ def _same_losses(on_device, on_cpu):
 
 def _fresh_bert(tokenizer, device):
     torch.manual_seed(0)
-    return models.new_bert(tokenizer, layers=2, hidden=64, heads=2, intermediate=128, max_length=64).to(device)
+    return pretraining.new_bert(tokenizer, layers=2, hidden=64, heads=2, intermediate=128, max_length=64).to(device)
 
 
 def test_pretraining_and_distillation_follow_the_cpu(tiny):
     _, tokenizer, examples = tiny
     settings = {"steps": 10, "seed": 0, "batch_size": 16, "learning_rate": 1e-3}
-    losses = {d: models.pretrain(_fresh_bert(tokenizer, d), tokenizer, examples, **settings) for d in ("cpu", DEVICE)}
+    losses = {d: pretraining.pretrain(_fresh_bert(tokenizer, d), tokenizer, examples, **settings)
+              for d in ("cpu", DEVICE)}
     _same_losses(losses[DEVICE], losses["cpu"])
     distilled = {}
     for d in ("cpu", DEVICE):
         teacher = _fresh_bert(tokenizer, d)
         student = compress.student_model(teacher, {"layers": 1}).to(d)
-        distilled[d] = models.distil(student, teacher, tokenizer, examples, **settings)
+        distilled[d] = pretraining.distil(student, teacher, tokenizer, examples, **settings)
     _same_losses(distilled[DEVICE], distilled["cpu"])
 
 
@@ -98,7 +100,7 @@ def test_fine_tuning_on_the_device_follows_the_cpu_and_saves_from_the_cpu(tiny, 
             for d in ("cpu", DEVICE)}
     _same_losses(sent[DEVICE]["loss_curve"], sent["cpu"]["loss_curve"])
     # Saved models load anywhere: their tensors were saved from the CPU.
-    models.load_model(AutoModelForSequenceClassification, tmp_path / f"sentiment-{DEVICE}")
+    model_io.load_model(AutoModelForSequenceClassification, tmp_path / f"sentiment-{DEVICE}")
 
 
 def test_gradient_accumulation_and_bf16_train_on_the_device(tiny, tmp_path):
@@ -150,11 +152,11 @@ def test_predictions_on_the_device_equal_the_cpus(tiny, fine_tuned, tmp_path):
 def test_vectors_and_logits_on_the_device_match_the_cpus(tiny, fine_tuned):
     root, tokenizer, _ = tiny
     windows = embed.first_windows(tokenizer, data.load_qa(root / "test.json"), 64, 24)
-    encoder = models.load_model(AutoModelForSequenceClassification, fine_tuned / "sentiment").base_model
+    encoder = model_io.load_model(AutoModelForSequenceClassification, fine_tuned / "sentiment").base_model
     cpu = embed.cls_vectors(encoder, windows, tokenizer.pad_token_id, 32)
     device = embed.cls_vectors(encoder.to(DEVICE), windows, tokenizer.pad_token_id, 32)
     assert np.abs(device - cpu).max() <= 1e-4 * np.abs(cpu).max()
-    classifier = models.load_model(AutoModelForSequenceClassification, fine_tuned / "sentiment")
+    classifier = model_io.load_model(AutoModelForSequenceClassification, fine_tuned / "sentiment")
     texts = [r["text"] for r in data.load_sentiment(root / "reviews_test.jsonl")]
     cpu_logits = sentiment.logits(classifier, tokenizer, texts, 48)
     device_logits = sentiment.logits(classifier.to(DEVICE), tokenizer, texts, 48)
@@ -168,11 +170,11 @@ def test_the_attack_runs_target_and_masked_lm_on_the_device(tiny, fine_tuned):
     examples = list(data.load_sentiment(root / "reviews_test.jsonl"))[:20]
     outcomes = {}
     for d in ("cpu", DEVICE):
-        classifier = models.load_model(AutoModelForSequenceClassification, fine_tuned / "sentiment")
-        masked_lm = models.load_model(AutoModelForMaskedLM, root / "pretrained")
-        recipe, wrapper = attack.build_attack(classifier, models.load_tokenizer(fine_tuned / "sentiment"), masked_lm,
-                                              models.load_tokenizer(root / "pretrained"), candidates=3, max_length=48,
-                                              device=d)
+        classifier = model_io.load_model(AutoModelForSequenceClassification, fine_tuned / "sentiment")
+        masked_lm = model_io.load_model(AutoModelForMaskedLM, root / "pretrained")
+        recipe, wrapper = attack.build_attack(classifier, model_io.load_tokenizer(fine_tuned / "sentiment"),
+                                              masked_lm, model_io.load_tokenizer(root / "pretrained"), candidates=3,
+                                              max_length=48, device=d)
         rows = attack.attack_examples(recipe, examples, d)
         assert next(wrapper.model.parameters()).device.type == torch.device(d).type
         assert next(masked_lm.parameters()).device.type == torch.device(d).type

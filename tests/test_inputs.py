@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from miniature import inputs
-from miniature.inputs import DataError, InputError, ModelError
+from miniature import data, inputs, model_dirs
+from miniature.errors import DataError, ModelError
+from miniature.inputs import InputError
 
 CONTEXT = "Anna Berg was born in Oslo in 1901."
 
@@ -16,20 +17,23 @@ def squad(*qas):
 
 
 def question(qid, answer=None, start=None):
-    answers = [] if answer is None else [{"text": answer, "answer_start": CONTEXT.index(answer) if start is None else start}]
+    if answer is None:
+        return {"id": qid, "question": "Where?", "answers": []}
+    answers = [{"text": answer, "answer_start": CONTEXT.index(answer) if start is None else start}]
     return {"id": qid, "question": "Where?", "answers": answers}
 
 
 def test_valid_squad_passes_and_is_counted():
     valid = squad(question("q1", "Oslo"), question("q2", "1901"), question("q3"))
-    inputs.check_squad(valid, "x")
-    assert inputs.squad_size(valid) == 3
+    data.check_squad(valid, "x")
+    assert data.squad_size(valid) == 3
 
 
 @pytest.mark.parametrize("bad, message", [
     ([], "x: not in the SQuAD 2.0 layout"),
     ({"data": [{"title": "t"}]}, "x: data[0] has no 'paragraphs' list"),
-    ({"data": [{"paragraphs": [{"context": CONTEXT}]}]}, "x: data[0].paragraphs[0] needs a 'context' string and a 'qas' list"),
+    ({"data": [{"paragraphs": [{"context": CONTEXT}]}]},
+     "x: data[0].paragraphs[0] needs a 'context' string and a 'qas' list"),
     (squad(question("q1"), {"question": "Who?"}), "x: data[0].paragraphs[0].qas[1]: lacks a string 'id'"),
     (squad(question("q1"), question("q1")), "x: duplicate question id 'q1'"),
     (squad(question("q1", "Oslo", start=0)), "x: question 'q1': answer_start 0 does not point at its text 'Oslo'"),
@@ -40,7 +44,7 @@ def test_valid_squad_passes_and_is_counted():
 ])
 def test_squad_faults_name_the_record(bad, message):
     with pytest.raises(DataError) as raised:
-        inputs.check_squad(bad, "x")
+        data.check_squad(bad, "x")
     assert message in str(raised.value)
 
 
@@ -48,16 +52,16 @@ def test_read_json_names_the_file(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     (tmp_path / "bad.json.gz").write_bytes(b"not gzip")
     with pytest.raises(DataError, match="bad.json: not valid JSON"):
-        inputs.read_json(tmp_path / "bad.json")
+        data.read_json(tmp_path / "bad.json")
     with pytest.raises(DataError, match="bad.json.gz: not valid JSON"):
-        inputs.read_json(tmp_path / "bad.json.gz")
+        data.read_json(tmp_path / "bad.json.gz")
     with pytest.raises(DataError, match="missing.json: file not found"):
-        inputs.read_json(tmp_path / "missing.json")
+        data.read_json(tmp_path / "missing.json")
     with pytest.raises(DataError, match="is a directory"):
-        inputs.read_json(tmp_path)
+        data.read_json(tmp_path)
     with gzip.open(tmp_path / "good.json.gz", "wt") as f:
         json.dump({"a": 1}, f)
-    assert inputs.read_json(tmp_path / "good.json.gz") == {"a": 1}
+    assert data.read_json(tmp_path / "good.json.gz") == {"a": 1}
 
 
 def _jsonl(tmp_path, rows):
@@ -68,7 +72,7 @@ def _jsonl(tmp_path, rows):
 
 def test_valid_sentiment_file_is_counted(tmp_path):
     path = _jsonl(tmp_path, [{"id": "a", "text": "Good.", "label": 1}, "", {"text": "Bad.", "label": 0}])
-    assert inputs.check_sentiment(path) == 2
+    assert data.check_sentiment(path) == 2
 
 
 @pytest.mark.parametrize("rows, message", [
@@ -85,7 +89,7 @@ def test_valid_sentiment_file_is_counted(tmp_path):
 ])
 def test_sentiment_faults_name_the_line(tmp_path, rows, message):
     with pytest.raises(DataError) as raised:
-        inputs.check_sentiment(_jsonl(tmp_path, rows))
+        data.check_sentiment(_jsonl(tmp_path, rows))
     assert "reviews.jsonl" in str(raised.value) and message in str(raised.value)
 
 
@@ -99,12 +103,12 @@ def _model_dir(tmp_path, config=None, files=("model.safetensors",)):
 
 
 def test_model_dir_faults(tmp_path):
-    inputs.check_model_dir(_model_dir(tmp_path))  # safetensors weights: accepted
+    model_dirs.check_model_dir(_model_dir(tmp_path))  # safetensors weights: accepted
     with pytest.raises(ModelError, match="no such folder"):
-        inputs.check_model_dir(tmp_path / "absent")
+        model_dirs.check_model_dir(tmp_path / "absent")
     (tmp_path / "file").write_text("x")
     with pytest.raises(ModelError, match="not a folder"):
-        inputs.check_model_dir(tmp_path / "file")
+        model_dirs.check_model_dir(tmp_path / "file")
 
 
 @pytest.mark.parametrize("config, files, message", [
@@ -115,7 +119,7 @@ def test_model_dir_faults(tmp_path):
 ])
 def test_unsafe_model_dirs_are_refused(tmp_path, config, files, message):
     with pytest.raises(ModelError) as raised:
-        inputs.check_model_dir(_model_dir(tmp_path, config, files))
+        model_dirs.check_model_dir(_model_dir(tmp_path, config, files))
     assert message in str(raised.value)
 
 
@@ -123,7 +127,7 @@ def test_config_json_must_be_json(tmp_path):
     path = _model_dir(tmp_path)
     (path / "config.json").write_text("{")
     with pytest.raises(ModelError, match="config.json is not valid JSON"):
-        inputs.check_model_dir(path)
+        model_dirs.check_model_dir(path)
 
 
 def _config(**qa):
@@ -133,8 +137,8 @@ def _config(**qa):
 def test_check_inputs_returns_split_sizes(tmp_path):
     (tmp_path / "test.json").write_text(json.dumps(squad(question("q1", "Oslo"), question("q2"))))
     hub = {"hub": {"id": "rajpurkar/squad_v2", "revision": "0" * 40}}
-    config = _config(train={"generate": {"style": "biographies", "questions": 50}}, test={"file": {"path": "test.json"}},
-                     challenge=hub)
+    config = _config(train={"generate": {"style": "biographies", "questions": 50}},
+                     test={"file": {"path": "test.json"}}, challenge=hub)
     assert inputs.check_inputs(config, tmp_path) == {"train": 50, "test": 2, "challenge": None}
 
 
@@ -144,8 +148,8 @@ def test_inputs_inside_outputs_are_refused(tmp_path):
         with pytest.raises(InputError, match=f"lies inside {root}/"):
             inputs.check_inputs(config, tmp_path)
     config = _config()
-    config["models"]["a"] = {"path": "results/models/b"}
-    with pytest.raises(InputError, match="models.a.path: results/models/b lies inside results/"):
+    config["models"]["a"] = {"path": "results/models/built/b"}
+    with pytest.raises(InputError, match="models.a.path: results/models/built/b lies inside results/"):
         inputs.check_inputs(config, tmp_path)
 
 

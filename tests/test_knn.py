@@ -17,7 +17,8 @@ def brute_force(vectors: np.ndarray, k: int) -> list[set[int]]:
 def test_known_neighbours_on_a_line_of_angles():
     # Vectors at angles 0, 10, 30, 70, 100 degrees: neighbours by angular distance.
     angles = np.radians([0, 10, 30, 70, 100])
-    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1) * np.array([[1], [3], [0.5], [2], [7]])  # lengths do not matter
+    lengths = np.array([[1], [3], [0.5], [2], [7]])  # they do not matter
+    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1) * lengths
     rows, sims = knn.neighbours(vectors, 2)
     assert [list(r) for r in rows] == [[1, 2], [0, 2], [1, 0], [4, 2], [3, 2]]
     assert sims[0] == pytest.approx(np.cos(np.radians([10, 30])), abs=1e-6)

@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertForPreTraining, BertTokenizerFast
 
-from miniature import inputs, models
+from miniature import inputs, model_io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORDS = ["the", "a", "of", "cat", "dog", "sat", "on", "mat", "ran", "big", "small", "red", "blue", "house"]
@@ -46,7 +46,7 @@ def pickle_only(tmp_path_factory):
 
 
 def _same_model(out, original):
-    fetched = models.load_model(BertForPreTraining, out).eval()
+    fetched = model_io.load_model(BertForPreTraining, out).eval()
     for (name, p), (_, q) in zip(fetched.state_dict().items(), original.state_dict().items()):
         assert torch.equal(p, q), name
     ids = torch.tensor([[2, 8, 9, 10, 3], [2, 11, 12, 13, 3]])
@@ -59,33 +59,33 @@ def _same_model(out, original):
 def test_a_pickle_only_folder_passes_the_parse_time_check_but_not_the_loading_one(pickle_only, tmp_path):
     folder, _ = pickle_only
     inputs.check_model_dir(folder, convertible=True)
-    with pytest.raises(models.ModelError, match="only pickle weights"):
+    with pytest.raises(inputs.ModelError, match="only pickle weights"):
         inputs.check_model_dir(folder)  # every stage after the fetch loads safetensors only
     shutil.copytree(folder, tmp_path / "models" / "tiny")
-    inputs.check_model_dirs({"models": {"tiny": {"path": "models/tiny"}}}, tmp_path, {})
+    inputs.check_model_dirs({"models": {"tiny": {"path": "models/tiny"}}}, tmp_path)
     (tmp_path / "models" / "tiny" / "pytorch_model.bin").rename(tmp_path / "models" / "tiny" / "weights.pt")
     with pytest.raises(inputs.InputError, match=r"only pickle weights \(weights.pt\)"):
-        inputs.check_model_dirs({"models": {"tiny": {"path": "models/tiny"}}}, tmp_path, {})
+        inputs.check_model_dirs({"models": {"tiny": {"path": "models/tiny"}}}, tmp_path)
 
 
 def test_a_pickle_only_folder_is_converted_at_fetch_time(pickle_only, tmp_path):
     folder, original = pickle_only
-    digest = models.sha256_of(folder / "pytorch_model.bin")
+    digest = model_io.sha256_of(folder / "pytorch_model.bin")
     out = tmp_path / "fetched"
-    models.fetch_model(out, path=str(folder), sha256=digest)  # sha256 names the pickle the user has
+    model_io.fetch_model(out, path=str(folder), sha256=digest)  # sha256 names the pickle the user has
     assert (out / "model.safetensors").is_file() and not list(out.glob("*.bin"))
-    record = json.loads((out / models.CONVERTED_FILE).read_text())
+    record = json.loads((out / model_io.CONVERTED_FILE).read_text())
     assert record == {"file": "pytorch_model.bin", "sha256": digest, "source": str(folder)}
-    assert not (out / models.NEW_WEIGHTS_FILE).exists()  # the heads came with the pickle
+    assert not (out / model_io.NEW_WEIGHTS_FILE).exists()  # the heads came with the pickle
     _same_model(out, original)
-    assert models.load_masked_lm(out).config.num_hidden_layers == 2
+    assert model_io.load_masked_lm(out).config.num_hidden_layers == 2
     assert (folder / "pytorch_model.bin").is_file() and not list(folder.glob("*.safetensors"))  # source untouched
 
 
 def test_a_wrong_pickle_checksum_is_refused(pickle_only, tmp_path):
     folder, _ = pickle_only
-    with pytest.raises(models.ModelError, match="pytorch_model.bin: sha256 .* does not match the expected"):
-        models.fetch_model(tmp_path / "out", path=str(folder), sha256="0" * 64)
+    with pytest.raises(inputs.ModelError, match="pytorch_model.bin: sha256 .* does not match the expected"):
+        model_io.fetch_model(tmp_path / "out", path=str(folder), sha256="0" * 64)
     assert not (tmp_path / "out").exists()
 
 
@@ -129,8 +129,8 @@ def test_a_pickle_that_would_run_code_is_refused_and_its_code_never_runs(pickle_
     marker = tmp_path / "marker"
     save({**state, "bert.pooler.dense.bias": _Payload(marker)}, evil / "pytorch_model.bin")
     inputs.check_model_dir(evil, convertible=True)  # the parse-time check does not open the pickle
-    with pytest.raises(models.ModelError) as raised:
-        models.fetch_model(tmp_path / "out", path=str(evil))
+    with pytest.raises(inputs.ModelError) as raised:
+        model_io.fetch_model(tmp_path / "out", path=str(evil))
     assert str(evil / "pytorch_model.bin") in str(raised.value) and "refused" in str(raised.value)
     assert not marker.exists()
     assert not (tmp_path / "out").exists()
@@ -138,11 +138,11 @@ def test_a_pickle_that_would_run_code_is_refused_and_its_code_never_runs(pickle_
 
 def test_a_pickle_of_something_other_than_tensors_is_refused(tmp_path):
     torch.save({"w": torch.zeros(2), "step": 3}, tmp_path / "pytorch_model.bin")
-    with pytest.raises(models.ModelError, match="not a state dict"):
-        models.read_pickle_weights(tmp_path / "pytorch_model.bin")
+    with pytest.raises(inputs.ModelError, match="not a state dict"):
+        model_io.read_pickle_weights(tmp_path / "pytorch_model.bin")
     (tmp_path / "pytorch_model.bin").write_bytes(b"not a pickle")
-    with pytest.raises(models.ModelError, match="pytorch_model.bin: refused, torch.s restricted unpickler"):
-        models.read_pickle_weights(tmp_path / "pytorch_model.bin")
+    with pytest.raises(inputs.ModelError, match="pytorch_model.bin: refused, torch.s restricted unpickler"):
+        model_io.read_pickle_weights(tmp_path / "pytorch_model.bin")
 
 
 def _hub_repo(cache, name, files_from, revision):
@@ -158,20 +158,20 @@ def test_a_pickle_only_hub_repo_is_converted_from_the_hub_cache(pickle_only, tmp
     folder, original = pickle_only
     revision = "0123456789abcdef0123456789abcdef01234567"
     _hub_repo(tmp_path / "hub", "pickled", folder, revision)
-    models.fetch_model(tmp_path / "safe-source", path=str(folder))
+    model_io.fetch_model(tmp_path / "safe-source", path=str(folder))
     safe = tmp_path / "safe"
-    shutil.copytree(tmp_path / "safe-source", safe, ignore=shutil.ignore_patterns(models.CONVERTED_FILE))
+    shutil.copytree(tmp_path / "safe-source", safe, ignore=shutil.ignore_patterns(model_io.CONVERTED_FILE))
     _hub_repo(tmp_path / "hub", "safe", safe, revision)
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from miniature.models import fetch_model\n"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from miniature.model_io import fetch_model\n"
             "for name in ('pickled', 'safe'):\n"
             "    fetch_model(f'{sys.argv[2]}/{name}', hub={'id': f'test-org/{name}', 'revision': sys.argv[3]})")
     env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
     subprocess.run([sys.executable, "-c", code, ROOT, str(tmp_path / "out"), revision], check=True, env=env)
     out = tmp_path / "out" / "pickled"
     assert (out / "model.safetensors").is_file() and not list(out.glob("*.bin"))
-    record = json.loads((out / models.CONVERTED_FILE).read_text())
-    assert record == {"file": "pytorch_model.bin", "sha256": models.sha256_of(folder / "pytorch_model.bin"),
+    record = json.loads((out / model_io.CONVERTED_FILE).read_text())
+    assert record == {"file": "pytorch_model.bin", "sha256": model_io.sha256_of(folder / "pytorch_model.bin"),
                       "source": f"test-org/pickled@{revision}"}
     _same_model(out, original)
-    assert not (tmp_path / "out" / "safe" / models.CONVERTED_FILE).exists()
+    assert not (tmp_path / "out" / "safe" / model_io.CONVERTED_FILE).exists()
     _same_model(tmp_path / "out" / "safe", original)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from miniature import qa
-from miniature.models import train_tokenizer
+from miniature.tokenizer import train_tokenizer
 
 CONTEXT = "Anna Berg was born in Oslo in 1901."
 #          0    5    10   15   20   25   30
@@ -102,23 +102,6 @@ def test_train_features_mark_answer_tokens_or_cls(tokenizer):
         assert tokenizer.decode(f["input_ids"][f["start_positions"]: f["end_positions"] + 1]) == "oslo"
     n_first = len(qa.train_features(tokenizer, {k: v[:1] for k, v in dataset.items()}, 32, 8))
     assert all(f["start_positions"] == 0 == f["end_positions"] for f in features[n_first:])  # unanswerable
-
-
-def test_length_sorted_batches_cover_everything_once():
-    lengths = [5, 50, 7, 30, 12, 1, 44]
-    batches = qa.length_sorted_batches(lengths, 3)
-    flat = np.concatenate(batches)
-    assert sorted(flat.tolist()) == list(range(len(lengths)))
-    assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)
-
-
-def test_token_cap_limits_padded_tokens_per_batch():
-    lengths = [5, 50, 7, 30, 12, 1, 44, 9, 9, 9]
-    batches = qa.length_sorted_batches(lengths, batch_size=4, max_tokens=40)
-    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
-    assert [len(b) for b in batches] == [1, 1, 1, 3, 4]  # 50 and 44 exceed the cap and go alone
-    for b in batches[3:]:
-        assert len(b) * max(lengths[i] for i in b) <= 40
 
 
 def test_identical_answer_texts_add_up():

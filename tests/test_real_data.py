@@ -9,7 +9,8 @@ import sys
 import pandas as pd
 import pytest
 
-from miniature import agreement, compare, config, data, squad
+from miniature import agreement, config, data, squad, table2
+from miniature.characteristics import ERRORS
 
 # Table 2 of Rai, Pal & Awekar (2023), prediction-errors column, as printed in the paper.
 PAPER_ERRORS_JACCARD = {
@@ -27,7 +28,7 @@ def test_paper_error_lists_reproduce_table2(shared_data):
     paper_config = {"reference": "large", "models": {k: {} for k in PAPER_FILES}}
     pairs = config.model_pairs(paper_config)
     assert len(pairs) == 15 and pairs[0] == ("large", "base")
-    table = compare.table2(pairs, compare.pair_comparisons(pairs, {"errors": errors}, k=10))
+    table = table2.table2(pairs, table2.pair_comparisons(pairs, {"errors": errors}, [ERRORS], k=10), [ERRORS])
     assert list(zip(table.model_a, table.model_b)) == pairs
     for a, b, value in zip(table.model_a, table.model_b, table.prediction_errors):
         assert value == pytest.approx(PAPER_ERRORS_JACCARD[(a, b)], abs=0.005), (a, b)
@@ -67,7 +68,7 @@ def test_metrics_equal_official_script(shared_data, tmp_path):
     official = subprocess.run([sys.executable, str(shared_data / "squad2-dev" / "evaluate-v2.0.py"),
                                str(dev), str(pred_file)], capture_output=True, text=True, check=True)
     expected = json.loads(official.stdout)
-    ours = squad.summary_metrics(data.gold_answers(dataset), predictions)
+    ours = squad.summary_metrics(data.gold_answers_by_id(dataset), predictions)
     assert ours == expected
     assert 0 < ours["exact"] < 100 and ours["exact"] < ours["f1"]
 

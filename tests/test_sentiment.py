@@ -3,14 +3,15 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-from miniature import models, sentiment
+from miniature import sentiment
+from miniature.tokenizer import train_tokenizer
 
 TEXTS = ["a good film.", "a bad film with a long and winding plot that goes on.", "good.", "bad bad bad film."]
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return models.train_tokenizer(TEXTS * 20, vocab_size=120, max_length=32)
+    return train_tokenizer(TEXTS * 20, vocab_size=120, max_length=32)
 
 
 @pytest.fixture(scope="module")

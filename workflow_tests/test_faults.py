@@ -259,7 +259,7 @@ def test_killed_run_resumes_and_ends_exactly_where_a_clean_run_does(tmp_path, ti
     assert not (tmp_path / "results/finetune/qa/large").exists()
     assert not (tmp_path / "results/table2.csv").exists()
     before = finished_outputs(tmp_path)
-    assert "results/models/large/model.safetensors" in before
+    assert "results/models/built/large/model.safetensors" in before
 
     # A plain rerun refuses, pointing at the remedy (which check comes first depends on what
     # the kill left behind); the user types what README's Troubleshooting says: unlock, then

@@ -1,0 +1,50 @@
+"""Table 3: each model's accuracy before and after the attack, from its per-example attack outcomes.
+
+Only ``numpy`` is imported at module level (the attack jobs import this module); ``pandas``
+is imported where the table is made.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+ATTACK_OUTCOMES = ("succeeded", "failed", "skipped")
+TABLE3_COLUMNS = ["target", "original_accuracy", "after_attack_accuracy", "absolute_change", "pct_change",
+                  "attack_success_rate", "avg_queries"]
+
+
+def attack_summary(outcomes: list[str], queries: list[int]) -> dict:
+    """Table 3's numbers (percentages) from per-example attack outcomes, as textattack defines them.
+
+    An example the target already gets wrong is skipped (not attacked), so it counts as
+    wrong both before and after the attack: original accuracy = (n - skipped) / n,
+    accuracy after the attack = failed / n, absolute change = after - original (negative
+    when the attack hurts), pct_change = absolute change / original accuracy * 100,
+    success rate = succeeded / (succeeded + failed), and queries are averaged over the
+    attacked (not skipped) examples.
+    """
+    unknown = set(outcomes) - set(ATTACK_OUTCOMES)
+    if unknown:
+        raise ValueError(f"unknown attack outcomes {sorted(unknown)} (expected {', '.join(ATTACK_OUTCOMES)})")
+    if not outcomes or len(outcomes) != len(queries):
+        raise ValueError(f"{len(outcomes)} outcomes and {len(queries)} query counts")
+    n = len(outcomes)
+    succeeded, failed = outcomes.count("succeeded"), outcomes.count("failed")
+    attacked = [q for o, q in zip(outcomes, queries) if o != "skipped"]
+    original = (succeeded + failed) / n * 100
+    after = failed / n * 100
+    return {"examples": n, "succeeded": succeeded, "failed": failed, "skipped": n - len(attacked),
+            "original_accuracy": original, "after_attack_accuracy": after, "absolute_change": after - original,
+            "pct_change": (after - original) / original * 100 if original else math.nan,
+            "attack_success_rate": succeeded / len(attacked) * 100 if attacked else math.nan,
+            "avg_queries": float(np.mean(attacked)) if attacked else math.nan}
+
+
+def table3(summaries: dict[str, dict]):
+    """One row per target, in the given order, from their attack summaries (a pandas DataFrame)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"target": target, **{c: s[c] for c in TABLE3_COLUMNS[1:]}}
+                         for target, s in summaries.items()], columns=TABLE3_COLUMNS)
