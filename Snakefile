@@ -11,6 +11,11 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
+# What `snakemake --report report.zip` says about the workflow; each result marked with
+# report() in rules/ brings its own caption from report/.
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"

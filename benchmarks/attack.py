@@ -37,11 +37,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
-from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification  # noqa: E402
+import torch
+from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
 
-from miniature import attack, data, pretraining  # noqa: E402
-from miniature.model_io import load_model, load_tokenizer  # noqa: E402
+from miniature import attack, data, pretraining
+from miniature.model_io import load_model, load_tokenizer
 
 
 class Timed:

@@ -21,13 +21,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
-import yaml  # noqa: E402
-from transformers import AutoModelForQuestionAnswering  # noqa: E402
+import torch
+import yaml
+from transformers import AutoModelForQuestionAnswering
 
-from miniature import config as cfg  # noqa: E402
-from miniature import data, qa  # noqa: E402
-from miniature.model_io import load_model, load_tokenizer  # noqa: E402
+from miniature import config as cfg
+from miniature import data, qa
+from miniature.model_io import load_model, load_tokenizer
 
 
 def deployed_model(config: dict, key: str) -> Path:

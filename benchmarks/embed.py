@@ -28,13 +28,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from predict import SHAPES, SQUAD_DEV, forward_flops, gemm_peak  # noqa: E402
-from transformers import BertConfig, BertModel  # noqa: E402
+import numpy as np
+import torch
+from predict import SHAPES, SQUAD_DEV, forward_flops, gemm_peak
+from transformers import BertConfig, BertModel
 
-from miniature import data, embed  # noqa: E402
-from miniature.tokenizer import train_tokenizer  # noqa: E402
+from miniature import data, embed
+from miniature.tokenizer import train_tokenizer
 
 MAX_LENGTH, DOC_STRIDE = 128, 32
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from miniature import knn  # noqa: E402
+from miniature import knn
 
 KS = [2, 5, 10, 20, 30, 50, 75, 100]
 

@@ -25,11 +25,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from miniature import data, demo_data, embed, knn  # noqa: E402
-from miniature.pretraining import new_bert  # noqa: E402
-from miniature.tokenizer import train_tokenizer  # noqa: E402
+from miniature import data, demo_data, embed, knn
+from miniature.pretraining import new_bert
+from miniature.tokenizer import train_tokenizer
 
 MAX_LENGTH, DOC_STRIDE = 96, 32
 

@@ -44,13 +44,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
-
+# The benchmark runs as a script from any folder: the project goes on sys.path before its import.
 from miniature import config as cfg  # noqa: E402
 
 # --- the models' shapes (their public config.json files) ----------------------------------------
@@ -611,8 +612,10 @@ def main() -> None:
         f"python {' '.join(shlex.quote(a) for a in sys.argv)}"
     )
     print(
-        f"machine: {info['cpu']}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-        f"transformers {transformers.__version__}; bf16 units: {', '.join(bf16) if bf16 else 'none (no avx512_bf16/amx)'}"
+        f"machine: {info['cpu']}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"transformers {transformers.__version__}; "
+        f"bf16 units: {', '.join(bf16) if bf16 else 'none (no avx512_bf16/amx)'}"
         f"{'; avx512f' if 'avx512f' in info['flags'] else '; AVX2 only' if 'avx2' in info['flags'] else ''}"
     )
 
@@ -630,24 +633,28 @@ def main() -> None:
         f"masked-LM {config['attack']['masked_lm']}; ood.train_questions {config['ood']['train_questions']}"
     )
     print(
-        f"data: SQuAD 2.0 train {sizes['squad_train']:,} q (~{sizes['squad_train'] * WINDOWS_PER_QUESTION['squad_train']:,.0f} windows), "
+        f"data: SQuAD 2.0 train {sizes['squad_train']:,} q "
+        f"(~{sizes['squad_train'] * WINDOWS_PER_QUESTION['squad_train']:,.0f} windows), "
         f"dev {sizes['squad_dev']:,} q (~{sizes['squad_dev'] * WINDOWS_PER_QUESTION['squad_dev']:,.0f} windows); "
         f"IMDB {sizes['imdb_train']:,}/{sizes['imdb_test']:,}; NewsQA {sizes['newsqa']:,} q; tokens per window "
         + (
-            f"= max_length (--padded)"
+            "= max_length (--padded)"
             if args.padded
-            else f"SQuAD {SQUAD_WINDOW_TOKENS:.0f} (first {SQUAD_FIRST_WINDOW_TOKENS:.0f}), NewsQA {NEWSQA_FIRST_WINDOW_TOKENS:.0f}, "
+            else f"SQuAD {SQUAD_WINDOW_TOKENS:.0f} (first {SQUAD_FIRST_WINDOW_TOKENS:.0f}), "
+            f"NewsQA {NEWSQA_FIRST_WINDOW_TOKENS:.0f}, "
             f"IMDB {IMDB_TOKENS_AT_128:.0f} (dynamic padding)"
         )
     )
     queries, calls = attack_queries(candidates=config["attack"]["candidates"])
     print(
-        f"attack: ~{queries:.0f} target queries in ~{calls:.0f} batches and {1 + ATTACK_KEPT_SWAPS} masked-LM reads per review "
+        f"attack: ~{queries:.0f} target queries in ~{calls:.0f} batches "
+        f"and {1 + ATTACK_KEPT_SWAPS} masked-LM reads per review "
         f"(ASSUMED: {ATTACK_RANKED_WORDS} ranked words, {ATTACK_TRIED_FRACTION:.0%} of them tried), "
         f"{ATTACK_HOST_SECONDS_PER_QUERY * 1e3:.0f} ms of textattack host work per query"
     )
     print(
-        f"GPUs: A100 {GPUS['A100'] / 1e12:.0f}, H100 {GPUS['H100'] / 1e12:.0f} TFLOP/s dense bf16 at {args.mfu:.0%} MFU "
+        f"GPUs: A100 {GPUS['A100'] / 1e12:.0f}, H100 {GPUS['H100'] / 1e12:.0f} TFLOP/s dense bf16 "
+        f"at {args.mfu:.0%} MFU "
         f"(>= {GPU_LAUNCH_SECONDS_PER_LAYER * 1e6:.0f} us per layer per forward call)"
     )
 
@@ -662,7 +669,8 @@ def main() -> None:
         f"GFLOP/s by the wall clock and by CPU time per thread (--clock {args.clock} is used below)"
     )
     print(
-        f"{'shape':<8}{'params':>9}{'batch':>7}{'fwd+bwd s':>11}{'wall':>8}{'cpu':>8}{'forward s':>11}{'wall':>8}{'cpu':>8}"
+        f"{'shape':<8}{'params':>9}{'batch':>7}{'fwd+bwd s':>11}{'wall':>8}{'cpu':>8}"
+        f"{'forward s':>11}{'wall':>8}{'cpu':>8}"
     )
     measured = {}
     for name in shapes:
@@ -670,7 +678,8 @@ def main() -> None:
         batch = calibration_batch(SHAPES[name], args.batch, args.length, most)
         measured[name] = m = measure(SHAPES[name], batch, args.length, timed)
         print(
-            f"{name:<8}{params(SHAPES[name], 'qa') / 1e6:>8.1f}M{batch:>7}{m['train_s']:>11.2f}{m['train_wall'] / 1e9:>8.1f}"
+            f"{name:<8}{params(SHAPES[name], 'qa') / 1e6:>8.1f}M{batch:>7}{m['train_s']:>11.2f}"
+            f"{m['train_wall'] / 1e9:>8.1f}"
             f"{m['train'] / 1e9:>8.1f}{m['forward_s']:>11.2f}{m['forward_wall'] / 1e9:>8.1f}{m['forward'] / 1e9:>8.1f}"
             f"   ({time.perf_counter() - began:.0f}s)",
             flush=True,
@@ -705,7 +714,8 @@ def main() -> None:
         rows = [k for k in keys if stage in work[k]]
         for k in rows:
             print(
-                f"{stage:<20}{k:<14}{closest(SHAPES[model_shape[k]], measured):<9}{work[k][stage].total_flops / 1e15:>10.3f}"
+                f"{stage:<20}{k:<14}{closest(SHAPES[model_shape[k]], measured):<9}"
+                f"{work[k][stage].total_flops / 1e15:>10.3f}"
                 + "".join(f"{fmt_h(durations[c][(k, stage)]):>16}" for c in cols)
             )
         print(
@@ -752,17 +762,20 @@ def main() -> None:
             + " -> ".join(f"{s} {fmt_h(durations[c][(m, s)])}" for m, s in chain)
         )
     print(
-        f"on this machine, jobs one after another: {totals['this machine']:,.0f} h = {totals['this machine'] / 24:,.0f} days "
+        f"on this machine, jobs one after another: {totals['this machine']:,.0f} h "
+        f"= {totals['this machine'] / 24:,.0f} days "
         f"({totals['this machine'] * os.cpu_count():,.0f} core-hours)"
     )
 
     print(
-        f"\n== disk (fp32 safetensors; embeddings n x hidden float32 + ids; checkpoints: model + AdamW moments, "
-        f"two copies while one replaces the other, removed at the end)"
+        "\n== disk (fp32 safetensors; embeddings n x hidden float32 + ids; checkpoints: model + AdamW moments, "
+        "two copies while one replaces the other, removed at the end)"
     )
     disk = {k: disk_bytes(config, k, SHAPES[model_shape[k]], sizes) for k in keys if k != cfg.seed_baseline(config)}
     parts = list(next(iter(disk.values())))
-    headers = ["hub cache", "models", "finetune_qa", "finetune_sent", "ckpt peak*", "embed", "neighbours", "pred+attack"]
+    headers = [
+        "hub cache", "models", "finetune_qa", "finetune_sent", "ckpt peak*", "embed", "neighbours", "pred+attack"
+    ]
     print(f"{'model':<10}" + "".join(f"{p:>14}" for p in headers) + f"{'kept':>12}")
     kept = {}
     for k, d in disk.items():

@@ -25,12 +25,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
-from transformers import BertConfig, BertForQuestionAnswering, pipeline  # noqa: E402
-from transformers.utils import logging as hf_logging  # noqa: E402
+import torch
+from transformers import BertConfig, BertForQuestionAnswering, pipeline
+from transformers.utils import logging as hf_logging
 
-from miniature import config as cfg, data, qa  # noqa: E402
-from miniature.tokenizer import train_tokenizer  # noqa: E402
+from miniature import config as cfg
+from miniature import data, qa
+from miniature.tokenizer import train_tokenizer
 
 SQUAD_DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad2-dev" / "dev-v2.0.json.gz"
 SHAPES = {"base": dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072),
@@ -84,7 +85,8 @@ def main() -> None:
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--repeats", type=int, default=1, help="runs of each path, interleaved; the best counts")
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
-                        help="also time bfloat16 autocast (--no-bf16 on CPUs without bf16 units, where it is emulated and slow)")
+                        help="also time bfloat16 autocast "
+                             "(--no-bf16 on CPUs without bf16 units, where it is emulated and slow)")
     args = parser.parse_args()
     if not SQUAD_DEV.exists():
         sys.exit(f"needs the real SQuAD 2.0 dev set at {SQUAD_DEV}")
@@ -108,15 +110,17 @@ def main() -> None:
         model = BertForQuestionAnswering(config).eval()
         pipe = pipeline("question-answering", model=model, tokenizer=tokenizer, device="cpu")
         flops = forward_flops(config, lengths)
-        paths = {"pipeline, batch 1": (lambda: run_pipeline(pipe, dataset, 1), peak32),
-                 "pipeline, batch 32": (lambda: run_pipeline(pipe, dataset, 32), peak32),
-                 default: (lambda: run_ours(model, tokenizer, dataset, PREDICT["batch_size"],
+        paths = {"pipeline, batch 1": (lambda pipe=pipe: run_pipeline(pipe, dataset, 1), peak32),
+                 "pipeline, batch 32": (lambda pipe=pipe: run_pipeline(pipe, dataset, 32), peak32),
+                 default: (lambda model=model: run_ours(model, tokenizer, dataset, PREDICT["batch_size"],
                                             PREDICT["batch_tokens"], bf16=False), peak32),
-                 "ours fp32 (batch 32)": (lambda: run_ours(model, tokenizer, dataset, 32, None, bf16=False), peak32)}
+                 "ours fp32 (batch 32)": (lambda model=model: run_ours(model, tokenizer, dataset, 32, None, bf16=False),
+                                          peak32)}
         bf16_path = f"ours bf16 (<= {PREDICT['batch_tokens']} tokens)"
         if args.bf16:
             paths[bf16_path] = (
-                lambda: run_ours(model, tokenizer, dataset, PREDICT["batch_size"], PREDICT["batch_tokens"], bf16=True),
+                lambda model=model: run_ours(model, tokenizer, dataset, PREDICT["batch_size"], PREDICT["batch_tokens"],
+                                             bf16=True),
                 peak16)
         answers, seconds = {}, {name: [] for name in paths}
         for _ in range(args.repeats):
@@ -132,7 +136,8 @@ def main() -> None:
             print(f"{name:<30}{n / best:>8.1f}{base / best:>16.2f}x{flops / best / peak:>8.0%}")
         ours = answers[default]
         print(f"answers identical: {default} vs pipeline batch 1 {agreement(ours, answers['pipeline, batch 1']):.1%}, "
-              f"pipeline batch 32 vs batch 1 {agreement(answers['pipeline, batch 32'], answers['pipeline, batch 1']):.1%}"
+              f"pipeline batch 32 vs batch 1 "
+              f"{agreement(answers['pipeline, batch 32'], answers['pipeline, batch 1']):.1%}"
               + (f", ours bf16 vs ours fp32 {agreement(answers[bf16_path], ours):.1%}" if args.bf16 else ""))
 
 

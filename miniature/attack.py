@@ -48,6 +48,7 @@ from miniature import data, sentiment, table3
 from miniature.checkpoints import RowLog
 from miniature.devices import autocast
 from miniature.model_io import load_masked_lm, load_model, load_tokenizer
+from miniature.progress import Progress
 from miniature.training import discard_checkpoint, fingerprint_of
 
 log = logging.getLogger(__name__)
@@ -341,9 +342,9 @@ def attack_examples(attack, examples: list[dict], device: str = "cpu", bf16: boo
         elif rows:
             log.info("resumed at review %d of %d", len(rows) + 1, len(examples))
     start = len(rows)
-    began, report_every = time.perf_counter(), max(1, len(examples) // 10)
+    progress = Progress("attacked reviews", len(examples), done=start, logger=log)
     try:
-        for n, example in enumerate(examples[start:], start + 1):
+        for example in examples[start:]:
             # textattack keeps its query, transformation and constraint caches between
             # examples (and drops them only after a search, not after a skipped example);
             # a cached query can change how the next ones are batched, so every example starts
@@ -354,10 +355,7 @@ def attack_examples(attack, examples: list[dict], device: str = "cpu", bf16: boo
             rows.append(example_row(example["id"], example["label"], result))
             if checkpoint is not None:
                 checkpoint.append(rows[-1])
-            if n % report_every == 0 or n == len(examples):
-                counts = pd.Series([r["outcome"] for r in rows]).value_counts().to_dict()
-                log.info("attacked %d/%d examples (%.2f examples/s): %s", n, len(examples),
-                         (n - start) / (time.perf_counter() - began), counts)
+            progress.advance(detail=lambda: str(pd.Series([r["outcome"] for r in rows]).value_counts().to_dict()))
     finally:
         if checkpoint is not None:
             checkpoint.close()

@@ -147,12 +147,13 @@ ADVERSARIAL = Characteristic(
     table2={"adversarial": "jaccard"},
     sections={
         "table3": Section("results/table3.csv",
-                          "Table 3. Adversarial vulnerability: each model's accuracy (%) on the attacked sample of "
-                          "sentiment reviews before and after BERT-Attack, and the absolute change (percentage "
-                          "points) and relative change (% of the original accuracy); a larger drop = more "
-                          "vulnerable. Reviews a model already gets wrong are not attacked and count as wrong both "
-                          "before and after. attack_success_rate: % of the attacked reviews whose prediction the "
-                          "attack changed; avg_queries: target-model queries per attacked review."),
+                          "Table 3. Adversarial vulnerability, in the paper's convention: each model's accuracy "
+                          "(a fraction) on the attacked sample of sentiment reviews before and after BERT-Attack, "
+                          "the absolute change (original - after: a drop is positive) and the relative change (% "
+                          "of the original accuracy); a larger drop = more vulnerable. Reviews a model already "
+                          "gets wrong are not attacked and count as wrong both before and after. "
+                          "attack_success_rate: % of the attacked reviews whose prediction the attack changed; "
+                          "avg_queries: target-model queries per attacked review."),
     },
     needs_data="sentiment",
 )

@@ -166,7 +166,7 @@ class BatchCheckpoint:
         if self.folder.is_dir():
             try:
                 chunks = self._chunks()
-            except Exception as error:  # noqa: BLE001 - stale or unreadable: start afresh
+            except Exception as error:
                 log.info("ignoring checkpoint %s: %s; starting afresh", self.folder, error)
                 shutil.rmtree(self.folder, ignore_errors=True)
                 chunks = []

@@ -166,7 +166,8 @@ class _Writer:
         return limits
 
     def _row(self, path: str, node: dict, required: bool) -> str:
-        resolved = self._merged(self._resolve(node)) if not ("$ref" in node and _ref_name(node["$ref"]) in self.shared) else {
+        resolved = self._merged(self._resolve(node)) if not (
+            "$ref" in node and _ref_name(node["$ref"]) in self.shared) else {
             **self._resolve(node), **{k: v for k, v in node.items() if k != "$ref"}}
         description = resolved.get("description", "")
         notes = [description.rstrip() + ("." if resolved.get("_notes") else "")] if description else []

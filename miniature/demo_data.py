@@ -312,7 +312,7 @@ def generate_corpus(n_documents: int, seed: int) -> list[str]:
     """
     rng = random.Random(f"corpus-{seed}")
     docs = []
-    for i in range(n_documents):
+    for _i in range(n_documents):
         kind = rng.random()
         if kind < 0.6:
             docs.append(_capitalise_names(_biography(rng, rng.randint(1, 2))[0]))

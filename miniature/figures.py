@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from miniature import data
+from miniature.files import atomic_file
 
 STAGE_TITLES = {"before": "before fine-tuning", "after": "after fine-tuning"}
 
@@ -51,7 +52,8 @@ def line_plot(table: pd.DataFrame, y: str, xlabel: str, ylabel: str, title: str,
     ax.set_title(title)
     ax.legend(title=f"{table['reference'].iloc[0]} vs", loc="best")
     fig.tight_layout()
-    fig.savefig(png_path, dpi=150)
+    with atomic_file(png_path, "wb") as f:
+        fig.savefig(f, dpi=150, format="png")
     plt.close(fig)
     data.write_csv(table, csv_path)
 

@@ -10,15 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # no display: figures are only written to files
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from miniature.characteristics import Characteristic  # noqa: E402
+from miniature.characteristics import Characteristic
+from miniature.files import atomic_file
 
 
 def models_of(table2: pd.DataFrame) -> list[str]:
@@ -56,6 +52,14 @@ def panels(characteristic: Characteristic, table2: pd.DataFrame, agreement: pd.D
 def write_heatmap(characteristic: Characteristic, table2: pd.DataFrame, agreement: pd.DataFrame,
                   path: str | Path) -> None:
     """One PNG per characteristic: its pairwise values as model x model heatmaps (seaborn)."""
+    # Imported here: importing matplotlib writes its font cache under the home folder, which
+    # importing this module must not do (the report imports it only for names and paths).
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: figures are only written to files
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
     matrices, note = panels(characteristic, table2, agreement)
     n = len(models_of(table2))
     size = 1.6 + 0.75 * n
@@ -71,11 +75,9 @@ def write_heatmap(characteristic: Characteristic, table2: pd.DataFrame, agreemen
         ax.tick_params(axis="y", labelrotation=0)
     fig.suptitle(characteristic.title + (f"\n{note}" if note else ""), fontsize=11)
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(path).with_name(Path(path).name + ".tmp")
-    fig.savefig(tmp, dpi=100, format="png")
+    with atomic_file(path, "wb") as f:
+        fig.savefig(f, dpi=100, format="png")
     plt.close(fig)
-    tmp.replace(path)
 
 
 def heatmap_path(out_dir: str | Path, characteristic: Characteristic) -> Path:

@@ -213,7 +213,7 @@ def check_sizes_fit(config: dict, qa: dict, sentiment: dict, models: dict) -> No
                          else f"data.{task}.{split}.file.path ({source['file']['path']})")
                 sizes[(task, split)] = (n, where)
     labels = {}
-    for split, (n, counts) in sentiment.items():
+    for split, (_, counts) in sentiment.items():
         if counts is not None:
             source = config["data"]["sentiment"][split]
             where = (f"the generated data.sentiment.{split}" if "generate" in source

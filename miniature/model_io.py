@@ -74,7 +74,7 @@ def load_tokenizer(path: str | Path):
         raise ModelError(damaged(path, f"no tokenizer: none of {', '.join(TOKENIZER_FILES)}", remove=path))
     try:
         return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
-    except Exception as e:  # noqa: BLE001 -- transformers raises anything from TypeError to OSError here
+    except Exception as e:
         raise ModelError(damaged(path, f"its tokenizer cannot be loaded: {type(e).__name__}: {e}",
                                  remove=path)) from None
 

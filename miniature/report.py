@@ -20,6 +20,7 @@ import yaml
 
 from miniature import heatmaps as heatmap_figures
 from miniature.characteristics import Characteristic
+from miniature.files import atomic_file
 
 # What each column of the agreement tables says (headed as agreement_display heads them).
 AGREEMENT_CAPTIONS = {
@@ -177,7 +178,5 @@ def write_report(table2_path, agreement_path, heatmap_dir, sections: Mapping[str
     heatmaps = {c.name: heatmap_figures.heatmap_path(heatmap_dir, c) for c in characteristics}
     page = build_report(table2, agreement, characteristics, heatmaps, {k: Path(v) for k, v in sections.items()},
                         config)
-    out_path = Path(out_path)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out_path)
+    with atomic_file(out_path) as f:
+        f.write(page)

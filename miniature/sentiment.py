@@ -8,14 +8,14 @@ model's pre-training checkpoint (see :mod:`miniature.finetune`). Texts are cut t
 from __future__ import annotations
 
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from miniature import data
-from miniature.devices import autocast, model_device, to_device
 from miniature.batching import length_sorted_batches, model_arguments, pad_batch
+from miniature.devices import autocast, model_device, to_device
 
 
 def features(tokenizer, texts: Sequence[str], max_length: int, labels: Sequence[int] | None = None) -> list[dict]:

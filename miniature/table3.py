@@ -16,14 +16,15 @@ TABLE3_COLUMNS = ["target", "original_accuracy", "after_attack_accuracy", "absol
 
 
 def attack_summary(outcomes: list[str], queries: list[int]) -> dict:
-    """Table 3's numbers (percentages) from per-example attack outcomes, as textattack defines them.
+    """Table 3's numbers from per-example attack outcomes, in the paper's convention.
 
     An example the target already gets wrong is skipped (not attacked), so it counts as
-    wrong both before and after the attack: original accuracy = (n - skipped) / n,
-    accuracy after the attack = failed / n, absolute change = after - original (negative
-    when the attack hurts), pct_change = absolute change / original accuracy * 100,
-    success rate = succeeded / (succeeded + failed), and queries are averaged over the
-    attacked (not skipped) examples.
+    wrong both before and after the attack (as textattack counts it). Accuracies are
+    fractions, as in the paper's Table 3: original accuracy = (n - skipped) / n, accuracy
+    after the attack = failed / n; absolute change = original - after (a drop is positive),
+    pct_change = absolute change / original accuracy * 100. The success rate is a
+    percentage, as textattack reports it: succeeded / (succeeded + failed) * 100; queries
+    are averaged over the attacked (not skipped) examples.
     """
     unknown = set(outcomes) - set(ATTACK_OUTCOMES)
     if unknown:
@@ -33,11 +34,11 @@ def attack_summary(outcomes: list[str], queries: list[int]) -> dict:
     n = len(outcomes)
     succeeded, failed = outcomes.count("succeeded"), outcomes.count("failed")
     attacked = [q for o, q in zip(outcomes, queries) if o != "skipped"]
-    original = (succeeded + failed) / n * 100
-    after = failed / n * 100
+    original = (succeeded + failed) / n
+    after = failed / n
     return {"examples": n, "succeeded": succeeded, "failed": failed, "skipped": n - len(attacked),
-            "original_accuracy": original, "after_attack_accuracy": after, "absolute_change": after - original,
-            "pct_change": (after - original) / original * 100 if original else math.nan,
+            "original_accuracy": original, "after_attack_accuracy": after, "absolute_change": original - after,
+            "pct_change": (original - after) / original * 100 if original else math.nan,
             "attack_success_rate": succeeded / len(attacked) * 100 if attacked else math.nan,
             "avg_queries": float(np.mean(attacked)) if attacked else math.nan}
 

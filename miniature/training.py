@@ -13,14 +13,15 @@ import json
 import logging
 import math
 import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from transformers import get_linear_schedule_with_warmup
 
 from miniature.devices import autocast, model_device, to_device
+from miniature.files import atomic_file
 from miniature.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def discard_checkpoint(checkpoint_dir: str | Path | None) -> None:
 def _optimizer(model: torch.nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
     # As in BERT: no weight decay on biases and LayerNorm weights.
     decay, no_decay = [], []
-    for name, param in model.named_parameters():
+    for _name, param in model.named_parameters():
         if param.requires_grad:
             (no_decay if param.ndim < 2 else decay).append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
@@ -181,11 +182,9 @@ def train(
             interval = []
         progress.advance(detail=lambda: f"loss {losses[-1]:.4f}  lr {scheduler.get_last_lr()[0]:.2e}")
         if checkpoint is not None and done % checkpoint_every == 0 and done < steps:
-            checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            tmp = checkpoint.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "step": done, "fingerprint": fingerprint,
-                        "losses": losses, "interval": interval}, tmp)
-            tmp.replace(checkpoint)
+            with atomic_file(checkpoint, "wb") as f:
+                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                            "scheduler": scheduler.state_dict(), "step": done, "fingerprint": fingerprint,
+                            "losses": losses, "interval": interval}, f)
     model.eval()
     return losses

@@ -30,7 +30,11 @@ rule agreement:
     input:
         **{name: agreement_files(c) for name, c in SET_CHARACTERISTICS.items()},
     output:
-        "results/agreement.csv",
+        report(
+            "results/agreement.csv",
+            caption="../report/agreement.csv.rst",
+            category="Tables",
+        ),
     log:
         "logs/agreement.log",
     conda:

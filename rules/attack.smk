@@ -54,7 +54,9 @@ rule table3:
     input:
         expand("results/attack/{model}/summary.json", model=MODELS),
     output:
-        "results/table3.csv",
+        report(
+            "results/table3.csv", caption="../report/table3.csv.rst", category="Tables"
+        ),
     log:
         "logs/table3.log",
     conda:

@@ -3,10 +3,12 @@ import sys
 
 from snakemake.logging import logger
 
+# The package is imported from this checkout, whichever folder Snakemake runs in.
 sys.path.insert(0, workflow.basedir)
 
-from miniature import config as cfg  # noqa: E402
-from miniature import inputs  # noqa: E402
+from miniature import characteristics
+from miniature import config as cfg
+from miniature import inputs
 
 # Validate before anything else: a bad config stops here, before any job, naming the field.
 try:
@@ -54,9 +56,11 @@ QA_MODELS = cfg.qa_models(config)
 FINETUNED = cfg.fine_tuned_by_workflow(config)
 POST_TRAINING = cfg.compressed_at(config, "finetuned")
 COMPRESSED = POST_TRAINING + cfg.compressed_at(config, "pretrained")
-# The adversarial characteristic (sentiment classifiers, BERT-Attack, Table 3) runs when the
-# config has sentiment data; without it Table 2 has no adversarial column.
-ATTACKED = "sentiment" in config["data"]
+# The characteristics this config compares, in Table 2 order (miniature/characteristics.py
+# declares each once; see the end of this file). The adversarial one (sentiment classifiers,
+# BERT-Attack, Table 3) is there when the config has sentiment data.
+CHARACTERISTICS = characteristics.configured(config)
+ATTACKED = characteristics.ADVERSARIAL in CHARACTERISTICS
 # Each task's training split (the files rules/data.smk writes).
 TRAIN_SPLIT = {
     "qa": "results/data/qa/train.json",
@@ -140,11 +144,6 @@ def finetuned_model(key, task="qa"):
     return f"results/finetune/{task}/{key}"
 
 
-def representation_files(pairs=PAIRS):
-    """The per-pair K-NN comparison records, in table order."""
-    return [f"results/compare/representation/{a}__{b}.json" for a, b in pairs]
-
-
 def source_file(source):
     """The local file a data source reads (an input of its job), if any.
 
@@ -202,9 +201,6 @@ def attack_masked_lm():
 # writes its results and that file's include line in the Snakefile. Table 2
 # (rules/compare.smk) reads the sets of every model and computes their Jaccards itself; the
 # agreement stage (rules/agreement.smk) has a job per pair of each set characteristic.
-from miniature import characteristics  # noqa: E402
-
-CHARACTERISTICS = characteristics.configured(config)
 SET_CHARACTERISTICS = {c.name: c for c in CHARACTERISTICS if c.compares_sets}
 
 

@@ -30,7 +30,9 @@ rule table2:
     input:
         **{c.name: result_files(c) for c in CHARACTERISTICS},
     output:
-        "results/table2.csv",
+        report(
+            "results/table2.csv", caption="../report/table2.csv.rst", category="Tables"
+        ),
     log:
         "logs/table2.log",
     conda:
@@ -53,7 +55,9 @@ rule models_table:
         timings=expand("results/predict/{model}/timing.json", model=MODELS),
         metrics=expand("results/predict/{model}/metrics.json", model=MODELS),
     output:
-        "results/models.csv",
+        report(
+            "results/models.csv", caption="../report/models.csv.rst", category="Tables"
+        ),
     log:
         "logs/models_table.log",
     conda:

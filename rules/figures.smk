@@ -14,7 +14,12 @@ rule figures:
         ),
         distribution=result_files(characteristics.DISTRIBUTION),
     output:
-        **{name: section.file for name, section in FIGURE1.items()},
+        **{
+            name: report(
+                section.file, caption="../report/fig1.rst", category="Figure 1"
+            )
+            for name, section in FIGURE1.items()
+        },
         **{
             f"{name}_csv": os.path.splitext(section.file)[0] + ".csv"
             for name, section in FIGURE1.items()

@@ -12,7 +12,12 @@ rule heatmaps:
         table2="results/table2.csv",
         agreement="results/agreement.csv",
     output:
-        directory("results/figures/heatmaps"),
+        report(
+            directory("results/figures/heatmaps"),
+            patterns=["{name}.png"],
+            caption="../report/heatmaps.rst",
+            category="Heatmaps",
+        ),
     log:
         "logs/figures/heatmaps.log",
     conda:
@@ -33,7 +38,11 @@ rule report:
         agreement="results/agreement.csv",
         heatmaps="results/figures/heatmaps",
     output:
-        "results/report.html",
+        report(
+            "results/report.html",
+            caption="../report/report.html.rst",
+            category="Report",
+        ),
     log:
         "logs/report.log",
     conda:

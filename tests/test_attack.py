@@ -135,8 +135,9 @@ def test_table3_numbers_agree_with_textattacks_own_metrics(attacked):
     assert [attack.example_row(e["id"], e["label"], r) for e, r in zip(examples, results)] == rows
     ours = table3.attack_summary([r["outcome"] for r in rows], [r["queries"] for r in rows])
     theirs = AttackSuccessRate().calculate(results)
-    assert ours["original_accuracy"] == pytest.approx(theirs["original_accuracy"], abs=0.01)
-    assert ours["after_attack_accuracy"] == pytest.approx(theirs["attack_accuracy_perc"], abs=0.01)
+    # textattack gives accuracies in percent; Table 3 gives fractions, as the paper does.
+    assert ours["original_accuracy"] * 100 == pytest.approx(theirs["original_accuracy"], abs=0.01)
+    assert ours["after_attack_accuracy"] * 100 == pytest.approx(theirs["attack_accuracy_perc"], abs=0.01)
     assert ours["attack_success_rate"] == pytest.approx(theirs["attack_success_rate"], abs=0.01)
     assert ours["avg_queries"] == pytest.approx(AttackQueries().calculate(results)["avg_num_queries"], abs=0.01)
 

@@ -7,9 +7,16 @@ import json
 
 import pytest
 import torch
-from transformers import (AutoModelForQuestionAnswering, AutoModelForSequenceClassification, BertConfig, BertModel,
-                          BertForQuestionAnswering, BertForSequenceClassification, DistilBertConfig,
-                          DistilBertForQuestionAnswering)
+from transformers import (
+    AutoModelForQuestionAnswering,
+    AutoModelForSequenceClassification,
+    BertConfig,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertModel,
+    DistilBertConfig,
+    DistilBertForQuestionAnswering,
+)
 
 from miniature import batching, compress, model_io
 from miniature.errors import ModelError

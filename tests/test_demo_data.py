@@ -15,7 +15,7 @@ def test_qa_generation_is_deterministic_and_well_formed():
     assert len(questions) == 300
     unanswerable = sum(qa["is_impossible"] for _, qa in questions)
     assert 0.2 < unanswerable / 300 < 0.45
-    for p, qa in questions:
+    for _p, qa in questions:
         assert qa["id"].startswith("test-")
         assert qa["is_impossible"] == (not qa["answers"])
         for answer in qa["answers"]:

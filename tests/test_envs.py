@@ -92,7 +92,9 @@ def test_every_env_pins_the_version_constraints_txt_pins():
 
 def test_torch_has_one_version_everywhere():
     """torch is installed before constraints.txt applies: its pins must agree wherever they are."""
-    versions = {f"requirements.txt: {v}" for v in re.findall(r"torch==([^\s)`]+)", (ROOT / "requirements.txt").read_text())}
+    versions = {
+        f"requirements.txt: {v}" for v in re.findall(r"torch==([^\s)`]+)", (ROOT / "requirements.txt").read_text())
+    }
     versions |= {f"README.md: {v}" for v in re.findall(r"\btorch==([^\s)`]+)", (ROOT / "README.md").read_text())}
     constraint = read_pins((ROOT / "constraints.txt").read_text()).get("torch")
     if constraint:

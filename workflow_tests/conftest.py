@@ -5,7 +5,6 @@ import shutil
 import stat
 
 import pytest
-
 from runner import CONFIGS, copy_working_tree, run_from, snakemake
 
 

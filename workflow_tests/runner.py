@@ -63,7 +63,8 @@ def snakemake(workdir, *args, configfile=None, check=True, timeout=1800, env=Non
     result = subprocess.run(_command(workdir, args, configfile), capture_output=True, text=True, timeout=timeout,
                             env={**ENV, **(env or {})})
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     return result
 
 

@@ -12,7 +12,6 @@ import shutil
 
 import pandas as pd
 import pytest
-
 from runner import CONFIGS, copy_working_tree, planned_jobs, run_from, snakemake
 
 # What a user appends to miniature/characteristics.py.

@@ -17,7 +17,6 @@ import time
 import pandas as pd
 import pytest
 import yaml
-
 from runner import CONFIGS, ENV, ROOT, _command, planned_jobs, snakemake, start_snakemake
 
 CONTEXT = "Anna Berg was born in Oslo in 1901."
@@ -42,7 +41,8 @@ def squad(*qas, context=CONTEXT):
 
 
 def question(qid, answer=None, start=None):
-    answers = [] if answer is None else [{"text": answer, "answer_start": CONTEXT.index(answer) if start is None else start}]
+    answers = [] if answer is None else [
+        {"text": answer, "answer_start": CONTEXT.index(answer) if start is None else start}]
     return {"id": qid, "question": "Where was Anna Berg born?", "answers": answers}
 
 
@@ -77,7 +77,8 @@ def qa_file(split, content):
 
 def sentiment_file(lines):
     def apply(config, workdir):
-        config["data"]["sentiment"]["test"] = {"file": {"path": write(workdir, "reviews.jsonl", "\n".join(lines) + "\n")}}
+        config["data"]["sentiment"]["test"] = {
+            "file": {"path": write(workdir, "reviews.jsonl", "\n".join(lines) + "\n")}}
     return apply
 
 

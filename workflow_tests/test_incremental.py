@@ -7,7 +7,6 @@ scenario follows.
 """
 
 import yaml
-
 from runner import CONFIGS, Job, planned_job_list
 
 TINY_MODELS = ["large", "truncated", "distil", "small"]  # workflow_tests/configs/tiny.yaml, in order

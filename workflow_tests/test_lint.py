@@ -1,11 +1,10 @@
-"""The workflow's code: Snakemake's linter and snakefmt are clean, every rule has a pinned env."""
+"""The workflow's code: Snakemake's linter, snakefmt and ruff are clean, every rule has a pinned env."""
 
 import re
 import subprocess
 import sys
 
 import yaml
-
 from runner import ROOT, snakemake
 
 RULE_FILES = sorted((ROOT / "rules").glob("*.smk"))
@@ -18,6 +17,13 @@ def test_snakemake_lint_is_clean(tmp_path):
 
 def test_snakefmt_leaves_every_snakemake_file_unchanged():
     result = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "rules"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_is_clean():
+    """Python style and common bugs (rules and exceptions in pyproject.toml)."""
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -20,7 +20,6 @@ from collections import Counter
 import pandas as pd
 import pytest
 import yaml
-
 from hub.paper import MODELS, NEWSQA, build_paper_repos, hub_sources
 from hub.server import HubServer
 from runner import CONFIGS, ROOT, snakemake

@@ -5,13 +5,12 @@ import io
 import json
 import re
 
+import browser
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from PIL import Image
-
-import browser
 from runner import CONFIGS, ROOT, Job, planned_job_list, planned_jobs, snakemake
 
 # The demo's default target: 4 models and the seed baseline (a second QA fine-tune of the
@@ -185,11 +184,13 @@ def test_tiny_run_writes_table3_and_attack_examples(tiny_run):
         assert list(examples.columns) == ["id", "label", "original_prediction", "outcome", "perturbed_text",
                                           "perturbed_prediction", "words_changed", "queries"]
         assert list(examples["id"]) == [r["id"] for r in sample]  # the same sample for every target
-        right = (examples["outcome"] != "skipped").mean() * 100
-        assert row.original_accuracy == pytest.approx(right, abs=5e-4)
+        right = (examples["outcome"] != "skipped").mean()
+        assert row.original_accuracy == pytest.approx(right, abs=5e-5)
         assert row.original_accuracy == pytest.approx(
-            (examples["original_prediction"] == examples["label"]).mean() * 100, abs=5e-4)
-        assert row.after_attack_accuracy == pytest.approx((examples["outcome"] == "failed").mean() * 100, abs=5e-4)
+            (examples["original_prediction"] == examples["label"]).mean(), abs=5e-5)
+        assert row.after_attack_accuracy == pytest.approx((examples["outcome"] == "failed").mean(), abs=5e-5)
+        # The paper's convention: a drop is a positive change.
+        assert row.absolute_change == pytest.approx(row.original_accuracy - row.after_attack_accuracy, abs=1e-4)
         succeeded = json.loads((tiny_run / f"results/attack/{model}/succeeded.json").read_text())
         assert succeeded == sorted(examples.loc[examples["outcome"] == "succeeded", "id"])
         assert (tiny_run / f"logs/attack/{model}.log").read_text().count("attacked ") > 0
@@ -230,7 +231,8 @@ def test_tiny_run_writes_agreement_with_the_seed_baseline(tiny_run):
     assert list(zip(table.model_a, table.model_b)) == pairs + [("large", baseline)]
     assert list(table.seed_baseline) == [False] * len(pairs) + [True]
     assert np.allclose(table.jaccard[: len(pairs)], table2.prediction_errors, atol=1e-4)
-    assert (table.jaccard_ci_low <= table.jaccard + 1e-4).all() and (table.jaccard <= table.jaccard_ci_high + 1e-4).all()
+    assert (table.jaccard_ci_low <= table.jaccard + 1e-4).all() and (
+        table.jaccard <= table.jaccard_ci_high + 1e-4).all()
     assert table.kappa.between(-1, 1).all() and table.expected_jaccard.between(0, 1).all()
     ceiling = table[table.seed_baseline].iloc[0]
     # Relative tolerance: the CSV rounds to 4 decimals, and a small ceiling magnifies that in the ratio.
@@ -305,7 +307,8 @@ def test_tiny_run_writes_ood_results_and_agreement_records(tiny_run):
             assert d["fpr_at_tpr"] == pytest.approx(1 - len(ids) / len(challenge_ids))
     table = pd.read_csv(tiny_run / "results" / "table2.csv")
     k = str(config["knn"]["k"])
-    for a, b, before, distribution in zip(table.model_a, table.model_b, table.repr_before_mean, table.data_distribution):
+    for a, b, before, distribution in zip(table.model_a, table.model_b, table.repr_before_mean,
+                                          table.data_distribution):
         record = json.loads((tiny_run / f"results/compare/representation/{a}__{b}.json").read_text())
         assert record["before_mean"] == pytest.approx(before, abs=5e-5)
         assert sorted({s["k"] for s in record["sweep"]}) == ks
@@ -331,3 +334,24 @@ def test_tiny_run_figures(tiny_run):
         flagged = tiny_run / f"results/ood/{row.model}/flagged.json"
         assert row.jaccard == pytest.approx(_jaccard(reference, flagged, str(row.k)), abs=5e-5), (row.model, row.k)
         assert row.flagged_model == len(_ids(flagged, str(row.k)))
+
+
+# Every result marked with report() in rules/ (the heatmaps folder adds one PNG per characteristic).
+REPORTED = ["results/table2.csv", "results/table3.csv", "results/models.csv", "results/agreement.csv",
+            "results/report.html", "results/figures/fig1a.png", "results/figures/fig1b.png",
+            "results/figures/fig1c.png"]
+
+
+def test_snakemakes_report_holds_every_marked_result(tiny_run, tmp_path):
+    """`snakemake --report report.zip` after a run: a browsable archive with the workflow's own
+    page and each marked result, byte for byte as the run wrote it."""
+    import zipfile
+
+    snakemake(tiny_run, "--report", str(tmp_path / "report.zip"), configfile=tiny_run / "config.yaml")
+    with zipfile.ZipFile(tmp_path / "report.zip") as archive:
+        members = {name: archive.read(name) for name in archive.namelist() if not name.endswith("/")}
+    assert any(name.endswith("report.html") and b"miniature" in content for name, content in members.items())
+    heatmaps = sorted((tiny_run / "results/figures/heatmaps").glob("*.png"))
+    assert len(heatmaps) == len(pd.read_csv(tiny_run / "results/agreement.csv")["characteristic"].unique()) + 1
+    for path in [tiny_run / p for p in REPORTED] + heatmaps:
+        assert path.read_bytes() in [c for n, c in members.items() if n.endswith("/" + path.name)], path

@@ -111,7 +111,7 @@ def model_config(family: str, shape: dict, vocab_size: int) -> dict:
     raise ValueError(family)
 
 
-def model_weights(family: str, config: dict, seed: int) -> "OrderedDict":
+def model_weights(family: str, config: dict, seed: int) -> OrderedDict:
     """A random checkpoint under the real repository's weight names."""
     import torch
     from transformers import BertConfig, BertForPreTraining, DistilBertConfig, DistilBertForMaskedLM
@@ -203,7 +203,7 @@ def _features_yaml(features) -> list:
 
 def squad_rows(squad: dict) -> dict:
     rows = {"id": [], "title": [], "context": [], "question": [], "answers": []}
-    for a, article in enumerate(squad["data"]):
+    for _a, article in enumerate(squad["data"]):
         for p, paragraph in enumerate(article["paragraphs"]):
             for qa in paragraph["qas"]:
                 rows["id"].append(qa["id"])
@@ -234,7 +234,7 @@ def mrqa_rows(squad: dict, seed: str) -> dict:
                 rows["context"].append(context)
                 rows["question"].append(qa["question"])
                 rows["answers"].append(texts)
-                rows["key"].append("%032x" % rng.getrandbits(128))
+                rows["key"].append(f"{rng.getrandbits(128):032x}")
                 rows["labels"].append(labels)
     return rows
 

@@ -83,7 +83,8 @@ def install(timeout: float = 900) -> None:
                 ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES]):
         result = _run(cmd, timeout=max(1.0, timeout - (time.monotonic() - began)), env=env)
         if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+            raise RuntimeError(
+                f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     if missing_binaries():
         raise RuntimeError(f"still missing after installing {PACKAGES}: {missing_binaries()}")
 
@@ -199,7 +200,8 @@ class Cluster:
                 continue
             os.kill(pid, signal.SIGTERM)
             try:
-                _wait(lambda: not _is_running(pid, name), timeout, f"{name} (pid {pid}) to stop", interval=0.2)
+                _wait(lambda pid=pid, name=name: not _is_running(pid, name), timeout, f"{name} (pid {pid}) to stop",
+                      interval=0.2)
             except TimeoutError:
                 os.kill(pid, signal.SIGKILL)
             self.pid_files[name].unlink(missing_ok=True)

@@ -10,10 +10,9 @@ import shutil
 import subprocess
 import time
 
+import cluster
 import pytest
 import yaml
-
-import cluster
 from runner import CONFIGS, ROOT, planned_jobs, snakemake
 
 MODELS = ("large", "small")
