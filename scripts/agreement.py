@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import agreement, data  # noqa: E402
+from miniature import agreement, data
 
 records = {name: [data.read_json(p) for p in paths] for name, paths in snakemake.input.items()}
 table = agreement.agreement_table(records, baseline=snakemake.params.baseline)

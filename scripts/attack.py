@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import job_device, start_job  # noqa: E402
+from miniature.runtime import job_device, start_job
 
 log = start_job(snakemake, uses_sklearn=True)
-from miniature import attack  # noqa: E402
+from miniature import attack
 
 attack.attack_target(snakemake.input.target, snakemake.input.masked_lm, snakemake.input.sample,
                      snakemake.output.examples, snakemake.output.summary, snakemake.output.succeeded,

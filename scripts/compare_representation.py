@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import data, representation  # noqa: E402
+from miniature import data, representation
 
 a, b = snakemake.wildcards.a, snakemake.wildcards.b
 neighbours = {stage: (data.read_arrays(snakemake.input[f"a_{stage}"]), data.read_arrays(snakemake.input[f"b_{stage}"]))

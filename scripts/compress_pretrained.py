@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import job_device, start_job  # noqa: E402
+from miniature.runtime import job_device, start_job
 
 log = start_job(snakemake)
-from miniature import compress  # noqa: E402
+from miniature import compress
 
 compress.compress_pretrained(snakemake.input.parent, snakemake.output[0], snakemake.params.recipe,
                              snakemake.params.seed, corpus=snakemake.input.get("corpus"),

@@ -2,9 +2,9 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import demo_data  # noqa: E402
+from miniature import demo_data
 
 demo_data.write_corpus(snakemake.output[0], snakemake.params.documents, snakemake.params.seed)

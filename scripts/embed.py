@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import job_device, start_job  # noqa: E402
+from miniature.runtime import job_device, start_job
 
 log = start_job(snakemake)
-from miniature import embed  # noqa: E402
+from miniature import embed
 
 embed.embed_model(snakemake.input.pretrained, snakemake.input.finetuned, snakemake.input.test, snakemake.input.train,
                   snakemake.input.challenge, snakemake.output.before, snakemake.output.after,

@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import data, squad  # noqa: E402
+from miniature import data, squad
 
 golds = data.gold_answers_by_id(data.load_qa(snakemake.input.test))
 errors = squad.error_ids(golds, data.read_json(snakemake.input.predictions))

@@ -4,10 +4,10 @@ the weights' sha256 where the config gives it."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake, offline="hub" not in snakemake.params.source)
-from miniature import model_io  # noqa: E402
+from miniature import model_io
 
 source = snakemake.params.source
 model_io.fetch_model(snakemake.output[0], hub=source.get("hub"), path=source.get("path"),

@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import characteristics, data, figures, table2  # noqa: E402
+from miniature import characteristics, data, figures, table2
 
 params = snakemake.params
 flagged = dict(zip(params.models, map(data.read_json, snakemake.input.distribution)))

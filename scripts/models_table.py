@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import data, model_io, models_table  # noqa: E402
+from miniature import data, model_io, models_table
 
 rows = []
 for key, folder, timing, metrics in zip(snakemake.params.models, snakemake.input.models, snakemake.input.timings,

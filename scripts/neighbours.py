@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import data, knn  # noqa: E402
+from miniature import data, knn
 
 vectors = data.read_arrays(snakemake.input[0])
 rows, similarities = knn.neighbours(vectors["test"], snakemake.params.k_max)

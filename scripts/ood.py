@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import data, ood  # noqa: E402
+from miniature import data, ood
 
 vectors = data.read_arrays(snakemake.input[0])
 result = ood.detect(vectors["train"], vectors["test"], vectors["challenge"], vectors["challenge_ids"].tolist(),

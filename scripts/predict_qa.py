@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import job_device, start_job  # noqa: E402
+from miniature.runtime import job_device, start_job
 
 log = start_job(snakemake)
-from miniature import predict  # noqa: E402
+from miniature import predict
 
 predict.predict_qa(snakemake.input.model, snakemake.input.test, snakemake.output.predictions,
                    snakemake.output.null_margins, snakemake.output.metrics, snakemake.output.timing,

@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake, offline="hub" not in snakemake.params.source)
-from miniature import data  # noqa: E402
+from miniature import data
 
 n = data.prepare_qa_split(snakemake.params.source, snakemake.output[0], snakemake.params.seed,
                           snakemake.wildcards.qa_split)

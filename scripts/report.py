@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import characteristics, report  # noqa: E402
+from miniature import characteristics, report
 
 declared = characteristics.by_name(snakemake.params.characteristics)
 sections = {name: snakemake.input[name] for c in declared for name in c.sections}

@@ -3,10 +3,10 @@ computed here) or the per-pair records its own jobs wrote."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import characteristics, data, table2  # noqa: E402
+from miniature import characteristics, data, table2
 
 params = snakemake.params
 pairs = [tuple(p) for p in params.pairs]

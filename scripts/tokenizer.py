@@ -2,10 +2,10 @@
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from miniature.runtime import start_job  # noqa: E402
+from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import tokenizer  # noqa: E402
+from miniature import tokenizer
 
 tokenizer.build_tokenizer(snakemake.input.corpus, snakemake.output[0], snakemake.params.vocab_size,
                           snakemake.params.max_length)

