@@ -347,7 +347,8 @@ def test_snakemakes_report_holds_every_marked_result(tiny_run, tmp_path):
     page and each marked result, byte for byte as the run wrote it."""
     import zipfile
 
-    snakemake(tiny_run, "--report", str(tmp_path / "report.zip"), configfile=tiny_run / "config.yaml")
+    result = snakemake(tiny_run, "--report", str(tmp_path / "report.zip"), configfile=tiny_run / "config.yaml")
+    assert "(ERROR/" not in result.stdout + result.stderr  # a caption that is not valid reStructuredText
     with zipfile.ZipFile(tmp_path / "report.zip") as archive:
         members = {name: archive.read(name) for name in archive.namelist() if not name.endswith("/")}
     assert any(name.endswith("report.html") and b"miniature" in content for name, content in members.items())
