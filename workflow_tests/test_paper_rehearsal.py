@@ -142,7 +142,7 @@ def test_weights_come_in_the_form_each_repository_holds(rehearsal, paper_config)
         repo_id = model["hub"]["id"]
         pickle_only = "model.safetensors" not in MODELS[repo_id][2]
         assert fetched[repo_id] == ("pytorch_model.bin" if pickle_only else "model.safetensors"), key
-        folder = workdir / "results" / "models" / key
+        folder = workdir / "results" / "models" / "fetched" / key  # hub models: fetch_model
         assert (folder / "model.safetensors").is_file() and not (folder / "pytorch_model.bin").exists()
         assert (folder / "converted_from.json").is_file() == pickle_only, key
 
