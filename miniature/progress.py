@@ -24,12 +24,15 @@ class Progress:
         self._first = done
         self._began = time.perf_counter()
 
-    def advance(self, items: int = 1, detail: str | Callable[[], str] = "") -> None:
+    def advance(self, items: int = 1, detail: str | Callable[[], str] = "") -> bool:
         """Count ``items`` more done; when a line is due, log it with ``detail`` (a string, or a
-        function that makes one, so that a costly detail is made only for the lines logged)."""
+        function that makes one, so that a costly detail is made only for the lines logged).
+        Returns whether a line was due, for a loop that does more at each progress line."""
         before, self.done = self.done, self.done + items
-        if self.done // self.every > before // self.every or self.done == self.total:
+        due = self.done // self.every > before // self.every or self.done == self.total
+        if due:
             self.log(detail() if callable(detail) else detail)
+        return due
 
     def log(self, detail: str = "") -> None:
         """Log the progress line now."""

@@ -153,8 +153,7 @@ def train(
     lengths = [len(e["input_ids"]) for e in examples]
     per_epoch = len(examples) // batch_size
     batches: dict[int, list[np.ndarray]] = {}
-    log_every = max(1, steps // 20)
-    progress = Progress("step", steps, done=start, every=log_every, logger=log)
+    progress = Progress("step", steps, done=start, every=max(1, steps // 20), logger=log)
     for step in range(start, steps):
         torch.manual_seed(seed * 1_000_003 + step)
         epoch, position = divmod(step, per_epoch)
@@ -177,10 +176,11 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         interval.append(step_loss)
         done = step + 1
-        if done % log_every == 0 or done == steps:  # the loss curve's intervals, one per progress line
+        # The loss curve has one point per progress line: the mean loss since the line before.
+        if progress.advance(detail=lambda interval=interval: (
+                f"loss {np.mean(interval):.4f}  lr {scheduler.get_last_lr()[0]:.2e}")):
             losses.append(float(np.mean(interval)))
             interval = []
-        progress.advance(detail=lambda: f"loss {losses[-1]:.4f}  lr {scheduler.get_last_lr()[0]:.2e}")
         if checkpoint is not None and done % checkpoint_every == 0 and done < steps:
             with atomic_file(checkpoint, "wb") as f:
                 torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),

@@ -1,11 +1,11 @@
 # Compress stage: models declared as `compress: {from: <key>, method: ...}`.
 #
 # compress_pretrained makes results/models/compressed/{model} (model_dir in common.smk) from the
-# parent's pre-trained checkpoint for every compressed key. With stage: pretrained that is the model the fine-tuning rules train;
-# with stage: finetuned it is only the pre-trained view of the model, for stages that compare
-# models before fine-tuning. compress_finetuned makes the fine-tuned model of a post-training
-# compression (stage: finetuned) from its parent's fine-tuned model; finetuned_model() in
-# common.smk tells every stage where to find it.
+# parent's pre-trained checkpoint for every compressed key. With stage: pretrained that is the
+# model the fine-tuning rules train; with stage: finetuned it is only the pre-trained view of
+# the model, for stages that compare models before fine-tuning. compress_finetuned makes the
+# fine-tuned model of a post-training compression (stage: finetuned) from its parent's
+# fine-tuned model; finetuned_model() in common.smk tells every stage where to find it.
 
 
 rule compress_pretrained:

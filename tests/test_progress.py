@@ -10,8 +10,8 @@ def _lines(caplog):
 def test_a_line_each_time_the_count_passes_a_multiple_of_every_and_at_the_end(caplog):
     caplog.set_level(logging.INFO, logger="miniature.progress")
     progress = Progress("predicted windows", 25, every=10)
-    for items in (4, 4, 4, 4, 4, 5):  # passes 10 and 20, then reaches 25
-        progress.advance(items)
+    due = [progress.advance(items) for items in (4, 4, 4, 4, 4, 5)]  # passes 10 and 20, then reaches 25
+    assert due == [False, False, True, False, True, True]  # a loop learns when a line was logged
     lines = _lines(caplog)
     assert [line.split(" (")[0] for line in lines] == ["predicted windows 12/25", "predicted windows 20/25",
                                                        "predicted windows 25/25"]
