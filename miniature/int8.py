@@ -25,9 +25,9 @@ from torch import nn
 from transformers import AutoConfig
 
 from miniature.errors import ModelError
+from miniature.model_dirs import SAFE_WEIGHTS
 
 INT8_LINEAR = torch.ao.nn.quantized.dynamic.Linear
-WEIGHTS = "model.safetensors"
 
 
 @contextlib.contextmanager
@@ -80,7 +80,7 @@ def int8_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def write_int8(model: nn.Module, folder: str | Path) -> None:
     """Write an int8 model's weights (:func:`int8_tensors`) and config into ``folder``."""
-    safetensors.torch.save_file(int8_tensors(model), str(Path(folder) / WEIGHTS),
+    safetensors.torch.save_file(int8_tensors(model), str(Path(folder) / SAFE_WEIGHTS),
                                 metadata={"format": "pt", "miniature": "dynamic_int8"})
     model.config.save_pretrained(folder)
 
@@ -91,7 +91,7 @@ def load_int8(model_class, path: str | Path) -> nn.Module:
     path = Path(path)
     config = AutoConfig.from_pretrained(str(path), trust_remote_code=False)
     model = model_class.from_config(config)
-    tensors = safetensors.torch.load_file(str(path / WEIGHTS))
+    tensors = safetensors.torch.load_file(str(path / SAFE_WEIGHTS))
     linears = {name for name, m in model.named_modules() if isinstance(m, nn.Linear)}
     floats = {k: v for k, v in tensors.items() if _outside(linears, k)}
     missing, unexpected = model.load_state_dict(floats, strict=False)

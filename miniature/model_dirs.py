@@ -14,7 +14,9 @@ from pathlib import Path
 from miniature.errors import ModelError, PackageNotInstalled
 from miniature.files import damaged, is_output
 
-# The one pickle weights file a fetch converts to safetensors (see miniature.model_io.fetch_model).
+# The weights file of every model folder the workflow writes (an int8 one too), and the one
+# pickle weights file a fetch converts to it (see miniature.model_io.fetch_model).
+SAFE_WEIGHTS = "model.safetensors"
 PICKLE_WEIGHTS = "pytorch_model.bin"
 
 

@@ -25,7 +25,7 @@ from transformers import AutoConfig, AutoModelForMaskedLM, AutoModelForPreTraini
 from miniature import data, files, int8
 from miniature.errors import ModelError
 from miniature.files import damaged
-from miniature.model_dirs import PICKLE_WEIGHTS, check_model_dir, package_folder
+from miniature.model_dirs import PICKLE_WEIGHTS, SAFE_WEIGHTS, check_model_dir, package_folder
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,6 @@ def sha256_of(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-SAFE_WEIGHTS = "model.safetensors"
 
 
 def weights_file(folder: str | Path) -> Path:
