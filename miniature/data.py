@@ -419,8 +419,7 @@ def prepare_qa_split(source: dict, out_path, seed: int, name: str) -> int:
 
     if "generate" in source:
         spec = source["generate"]
-        make = demo_data.generate_qa if spec["style"] == "biographies" else demo_data.generate_match_reports
-        squad = make(spec["questions"], seed, prefix=name)
+        squad = demo_data.QA_STYLES[spec["style"]](spec["questions"], seed, prefix=name)
         where = f"generated {name} split"
     elif "file" in source:
         where = source["file"]["path"]

@@ -4,7 +4,8 @@ Everything here is made up by this module from a seed, so the demo needs no down
 Three kinds of text are generated:
 
 * biographies with extractive questions about them (the in-distribution QA task),
-* football match reports with questions in another style (the out-of-domain challenge set),
+* a challenge set of questions at graded distances from those biographies, from questions
+  that only name the person differently to football match reports (the out-of-domain set),
 * short film reviews with a positive/negative label (the sentiment task).
 
 The choices below follow what a prototype of the workflow showed on tiny models:
@@ -105,9 +106,10 @@ class _PassageWriter:
         self.text += sentence
 
 
-def _biography(rng: random.Random, n_people: int) -> tuple[str, list[_Person], dict]:
-    firsts = rng.sample(FIRST_NAMES, n_people)
-    lasts = rng.sample(LAST_NAMES, n_people)
+def _biography(rng: random.Random, n_people: int, first_names: tuple = FIRST_NAMES,
+               last_names: tuple = LAST_NAMES) -> tuple[str, list[_Person], dict]:
+    firsts = rng.sample(first_names, n_people)
+    lasts = rng.sample(last_names, n_people)
     people = []
     writer = _PassageWriter()
     for i, (first, last) in enumerate(zip(firsts, lasts)):
@@ -218,7 +220,6 @@ TEAMS = (
 STADIUMS = ("eastfield", "riverside", "hillpark", "northgate", "millbank", "oakwood", "seaview", "kingsmead")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SCORES = ("one", "two", "three", "four", "five")
-_PROPER_NOUNS = frozenset(FIRST_NAMES + LAST_NAMES + CITIES + TEAMS + STADIUMS + DAYS)
 
 
 def generate_match_reports(n_questions: int, seed: int, prefix: str) -> dict:
@@ -262,6 +263,106 @@ def generate_match_reports(n_questions: int, seed: int, prefix: str) -> dict:
             made += 1
         paragraphs.append({"context": context, "qas": qas})
     return {"version": "v2.0", "data": [{"title": f"{prefix}-match-reports", "paragraphs": paragraphs}]}
+
+
+# --- the challenge set: questions at graded distances from the biographies ----------------
+
+# Facts of kinds the training biographies never state, and names from outside their pools.
+NEW_FACT_TEMPLATES = {
+    "language": (("{n} spoke {v} at home.", "{n} learned {v} at school."),
+                 ("which language did {n} speak?", "what language did {n} learn?")),
+    "pet": (("{n} kept a {v}.", "{n} looked after a {v} for years."),
+            ("which animal did {n} keep?", "what pet did {n} have?")),
+    "food": (("{n} loved to eat {v}.", "every day {n} ate {v}."),
+             ("what did {n} love to eat?", "which food did {n} eat every day?")),
+}
+NEW_FACT_POOLS = {
+    "language": ("french", "german", "polish", "greek", "danish", "dutch", "czech", "finnish", "spanish", "italian"),
+    "pet": ("dog", "cat", "parrot", "horse", "goat", "rabbit", "tortoise", "canary", "pony", "ferret"),
+    "food": ("soup", "bread", "cheese", "apples", "herring", "dumplings", "porridge", "pancakes", "olives", "plums"),
+}
+NEW_FIRST_NAMES = ("amir", "bianca", "chen", "dara", "emeka", "farah", "goran", "hana", "ivo", "jamal", "kenji",
+                   "lucia", "mateo", "nadia", "omar", "priya")
+NEW_LAST_NAMES = ("abe", "bakker", "cruz", "diallo", "evans", "fontaine", "gomez", "haddad", "ito", "jovanovic",
+                  "kowalski", "lopez", "mensah", "nakamura", "okafor", "park")
+
+# The tiers, nearest first, and their shares of the challenge set. A detector that finds the
+# far tier unfamiliar but not the near ones flags part of the set, and detectors built on
+# different models draw that line in different places: as NewsQA is near SQuAD in the paper.
+CHALLENGE_TIERS = (
+    ("surname_questions", 0.2),    # training-style passages; the question names the person by surname
+    ("extra_fact", 0.25),          # one fact of a new kind in the passage; questions about the usual facts
+    ("new_fact_questions", 0.2),   # the same passages; questions about the new fact
+    ("new_names", 0.2),            # training-style passages about people with names never seen
+    ("match_reports", 0.15),       # another genre altogether
+)
+
+
+def _add_new_fact(rng: random.Random, writer_text: str, person: _Person) -> tuple[str, str, int, str]:
+    """Append one sentence with a fact of a new kind; return the text, the kind, the answer's
+    offset and the answer."""
+    kind = rng.choice(list(NEW_FACT_TEMPLATES))
+    value = rng.choice(NEW_FACT_POOLS[kind])
+    sentence = _sentence_case(rng.choice(NEW_FACT_TEMPLATES[kind][0]).format(n=person.last, v=value))
+    start = len(writer_text) + 1
+    return writer_text + " " + sentence, kind, start + sentence.index(value), value
+
+
+def _tier_paragraph(rng: random.Random, tier: str, n: int) -> dict:
+    """One passage of ``tier`` with up to ``n`` answerable questions (ids are set later)."""
+    names = (NEW_FIRST_NAMES, NEW_LAST_NAMES) if tier == "new_names" else (FIRST_NAMES, LAST_NAMES)
+    context, people, offsets = _biography(rng, 1, *names)
+    person = people[0]
+    kinds = list(person.facts) + (["moved_city", "moved_year"] if person.moved else [])
+    asked = []
+    for kind in rng.sample(kinds, min(n, len(kinds))):
+        value = person.moved[kinds.index(kind) - len(person.facts)] if kind.startswith("moved") else person.facts[kind]
+        template = rng.choice(QUESTION_TEMPLATES[kind])
+        name = person.last if tier == "surname_questions" else person.name
+        asked.append((template.format(n=name, c=person.moved[0] if person.moved else ""), value, offsets[(0, kind)]))
+    if tier in ("extra_fact", "new_fact_questions"):
+        context, kind, start, value = _add_new_fact(rng, context, person)
+        if tier == "new_fact_questions":
+            asked = [(rng.choice(NEW_FACT_TEMPLATES[kind][1]).format(n=person.name), value, start)]
+    context = _capitalise_names(context)
+    qas = [{"question": _sentence_case(_capitalise_names(q)), "answers": [{"text": context[s: s + len(v)],
+            "answer_start": s}], "is_impossible": False} for q, v, s in asked]
+    return {"context": context, "qas": qas}
+
+
+def generate_graded_challenge(n_questions: int, seed: int, prefix: str) -> dict:
+    """The out-of-domain challenge set, SQuAD 2.0 layout: questions at graded distances from
+    the training biographies (:data:`CHALLENGE_TIERS`), each tier its share of ``n_questions``.
+    Ids are ``<prefix>-<tier>-<number>``, so a flagged question's tier can be read off its id."""
+    rng = random.Random(f"graded-{seed}-{prefix}")
+    counts = [round(share * n_questions) for _, share in CHALLENGE_TIERS]
+    counts[0] += n_questions - sum(counts)
+    articles = []
+    for (tier, _), count in zip(CHALLENGE_TIERS, counts):
+        if tier == "match_reports":
+            paragraphs = generate_match_reports(count, seed, prefix)["data"][0]["paragraphs"]
+        else:
+            paragraphs, made = [], 0
+            while made < count:
+                paragraph = _tier_paragraph(rng, tier, min(rng.randint(1, 3), count - made))
+                made += len(paragraph["qas"])
+                paragraphs.append(paragraph)
+        made = 0
+        for paragraph in paragraphs:
+            for qa in paragraph["qas"]:
+                qa["id"] = f"{prefix}-{tier}-{made:06d}"
+                made += 1
+        articles.append({"title": f"{prefix}-{tier}", "paragraphs": paragraphs})
+    return {"version": "v2.0", "data": articles}
+
+
+# Names, places and days are written capitalised in every generated text.
+_PROPER_NOUNS = frozenset(FIRST_NAMES + LAST_NAMES + NEW_FIRST_NAMES + NEW_LAST_NAMES + CITIES + TEAMS + STADIUMS
+                          + DAYS)
+
+# The generated QA styles a config may name (data.qa.<split>.generate.style).
+QA_STYLES = {"biographies": generate_qa, "match_reports": generate_match_reports,
+             "graded_challenge": generate_graded_challenge}
 
 
 # --- sentiment: film reviews --------------------------------------------------------------

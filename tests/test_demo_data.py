@@ -54,3 +54,43 @@ def test_corpus_mixes_the_three_styles():
     assert any(d.startswith("Match report:") for d in docs)
     assert any("recommend" in d or " was " in d and "film" in d for d in docs)
     assert any(" was born " in d or " worked as " in d for d in docs)
+
+
+def test_graded_challenge_has_every_tier_in_its_share():
+    squad = demo_data.generate_graded_challenge(400, seed=0, prefix="challenge")
+    assert squad == demo_data.generate_graded_challenge(400, seed=0, prefix="challenge")
+    check_squad(squad, "graded challenge")
+    by_tier = {}
+    for article in squad["data"]:
+        for p in article["paragraphs"]:
+            for qa in p["qas"]:
+                prefix, tier, _number = qa["id"].split("-")
+                assert prefix == "challenge"
+                by_tier.setdefault(tier, []).append((p["context"], qa))
+    assert sum(len(v) for v in by_tier.values()) == 400
+    for tier, share in demo_data.CHALLENGE_TIERS:
+        assert abs(len(by_tier[tier]) - share * 400) <= 1, tier
+
+
+def test_graded_challenge_tiers_differ_from_the_biographies_as_documented():
+    squad = demo_data.generate_graded_challenge(300, seed=1, prefix="c")
+    tiers = {a["title"].split("-", 1)[1]: [(p["context"], qa) for p in a["paragraphs"] for qa in p["qas"]]
+             for a in squad["data"]}
+    new_fact_words = {w for pool in demo_data.NEW_FACT_POOLS.values() for w in pool}
+    training_names = {n.capitalize() for n in demo_data.FIRST_NAMES + demo_data.LAST_NAMES}
+    new_names = {n.capitalize() for n in demo_data.NEW_FIRST_NAMES + demo_data.NEW_LAST_NAMES}
+
+    def words(text):
+        return {w.strip(".,?") for w in text.split()}
+
+    for _context, qa in tiers["surname_questions"]:
+        # The question names the person by surname alone.
+        assert not words(qa["question"]) & {n.capitalize() for n in demo_data.FIRST_NAMES}
+    for context, qa in tiers["extra_fact"]:
+        assert words(context.lower()) & new_fact_words
+        assert qa["answers"][0]["text"].lower() not in new_fact_words
+    for _context, qa in tiers["new_fact_questions"]:
+        assert qa["answers"][0]["text"].lower() in new_fact_words
+    for context, _qa in tiers["new_names"]:
+        assert words(context) & new_names and not words(context) & training_names
+    assert all(context.startswith("Match report:") for context, _ in tiers["match_reports"])
