@@ -231,17 +231,20 @@ def test_demo_with_local_files_passes(tmp_path, demo):
     def mutate(c):
         c["data"]["qa"]["test"] = _questions(tmp_path, "test.json", 60)
         c["data"]["sentiment"]["test"] = _reviews(tmp_path, "test.jsonl", [0, 1] * 20)
+        c["attack"]["sample_size"] = 40  # the sizes below are the test's own, not the demo's
     assert inputs.check_inputs(demo(mutate), tmp_path)["test"] == 60
 
 
 def test_attack_sample_larger_than_a_local_test_split(tmp_path, demo):
-    config = demo(lambda c: c["data"]["sentiment"].update(test=_reviews(tmp_path, "test.jsonl", [0, 1] * 15)))
+    config = demo(lambda c: (c["data"]["sentiment"].update(test=_reviews(tmp_path, "test.jsonl", [0, 1] * 15)),
+                             c["attack"].update(sample_size=40)))
     _fails(config, tmp_path, "attack.sample_size: 40 is more than the 30 reviews of data.sentiment.test.file.path "
                              "(test.jsonl) it is drawn from")
 
 
 def test_balanced_attack_sample_needs_half_of_each_class(tmp_path, demo):
-    config = demo(lambda c: c["data"]["sentiment"].update(test=_reviews(tmp_path, "test.jsonl", [0] * 19 + [1] * 31)))
+    config = demo(lambda c: (c["data"]["sentiment"].update(test=_reviews(tmp_path, "test.jsonl", [0] * 19 + [1] * 31)),
+                             c["attack"].update(sample_size=40)))
     _fails(config, tmp_path, "attack.sample_size: a balanced sample of 40 needs 20 negative and 20 positive reviews; "
                              "data.sentiment.test.file.path (test.jsonl) has 19 and 31")
 
