@@ -17,8 +17,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import random
 import zipfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -460,4 +462,34 @@ def prepare_sentiment_split(source: dict, out_path, seed: int, name: str) -> int
         rows = [{"id": str(i), "text": t, "label": int(label)}
                 for i, t, label in zip(ids, dataset["text"], dataset["label"])]
     write_jsonl(rows, out_path)
+    return len(rows)
+
+
+def balanced_sample(labels: Sequence[int], size: int, seed: int) -> list[int]:
+    """Row indices of a class-balanced random sample: ``size // 2`` negatives (label 0),
+    the rest positives, drawn with ``random.Random(seed)`` and shuffled.
+
+    On the IMDB test split with size 1,000 and seed 0 this is the balanced 1,000-review
+    sample the paper's attack uses (see tests/test_real_data.py).
+    """
+    negatives = [i for i, y in enumerate(labels) if y == 0]
+    positives = [i for i, y in enumerate(labels) if y == 1]
+    n_neg = size // 2
+    n_pos = size - n_neg
+    if n_neg > len(negatives) or n_pos > len(positives):
+        raise ValueError(f"a balanced sample of {size} needs {n_neg} negative and {n_pos} positive examples; "
+                         f"the split has {len(negatives)} and {len(positives)}")
+    rng = random.Random(seed)
+    sample = rng.sample(negatives, n_neg) + rng.sample(positives, n_pos)
+    rng.shuffle(sample)
+    return sample
+
+
+def write_attack_sample(test_path, out_path, size: int, seed: int) -> int:
+    """Write the reviews every target is attacked on: a balanced random sample of the test split."""
+    test = load_sentiment(test_path)
+    if size > len(test):
+        raise ValueError(f"attack.sample_size {size} is larger than the sentiment test split ({len(test)} reviews)")
+    rows = [test[i] for i in balanced_sample(test["label"], size, seed)]
+    write_jsonl([{"id": r["id"], "text": r["text"], "label": r["label"]} for r in rows], out_path)
     return len(rows)

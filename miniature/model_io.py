@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from transformers import AutoConfig, AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer
+from transformers import AutoConfig
 
 from miniature import data, files, int8
 from miniature.errors import ModelError
@@ -72,6 +72,9 @@ def load_tokenizer(path: str | Path):
     names the folder (and what to delete), not a traceback from inside transformers."""
     if not any((Path(path) / name).is_file() for name in TOKENIZER_FILES):
         raise ModelError(damaged(path, f"no tokenizer: none of {', '.join(TOKENIZER_FILES)}", remove=path))
+    # Imported here: Auto tokenizer/model classes load generation code (~2 s) that the tokenizer job never uses.
+    from transformers import AutoTokenizer
+
     try:
         return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
     except Exception as e:
@@ -231,6 +234,8 @@ def fetch_model(out_dir: str | Path, hub: dict | None = None, path: str | None =
     the output records the pickle's sha256 in :data:`CONVERTED_FILE`; ``sha256`` then names
     the pickle (see :func:`weights_file`).
     """
+    from transformers import AutoModelForPreTraining, AutoTokenizer  # see load_tokenizer
+
     if hub is not None:
         source, extra = hub["id"], {"revision": hub["revision"]}
         described = f"{hub['id']}@{hub['revision']}"
@@ -272,6 +277,8 @@ def load_masked_lm(path: str | Path):
         raise ModelError(f"{path}: its masked-LM head was not in the weights it was fetched from "
                          f"({', '.join(untrained)} are untrained); the attack needs a model pre-trained "
                          "with masked-LM (set attack.masked_lm to one)")
+    from transformers import AutoModelForMaskedLM  # see load_tokenizer
+
     return load_model(AutoModelForMaskedLM, path)
 
 

@@ -12,13 +12,17 @@ import logging
 import random
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
-from transformers import BertConfig, BertForPreTraining, DataCollatorForLanguageModeling
+from transformers import BertConfig, DataCollatorForLanguageModeling
 
 from miniature.model_io import load_tokenizer, parameter_count, save_model
 from miniature.training import discard_checkpoint, fingerprint_of, train
+
+if TYPE_CHECKING:
+    from transformers import BertForPreTraining
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,9 @@ def new_bert(tokenizer, layers: int, hidden: int, heads: int, intermediate: int,
                         num_attention_heads=heads, intermediate_size=intermediate,
                         max_position_embeddings=max_length, pad_token_id=tokenizer.pad_token_id,
                         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    # Imported here: BERT's modeling code costs ~2.5 s at import; the tokenizer job imports this module for read_corpus.
+    from transformers import BertForPreTraining
+
     return BertForPreTraining(config)
 
 

@@ -1,4 +1,4 @@
-"""Sentiment classification: features, batched logits, accuracy, and the attack sample.
+"""Sentiment classification: features, batched logits and accuracy.
 
 A sentiment classifier is an ``AutoModelForSequenceClassification`` fine-tuned from a
 model's pre-training checkpoint (see :mod:`miniature.finetune`). Texts are cut to
@@ -7,13 +7,11 @@ model's pre-training checkpoint (see :mod:`miniature.finetune`). Texts are cut t
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from miniature import data
 from miniature.batching import length_sorted_batches, model_arguments, pad_batch
 from miniature.devices import autocast, model_device, to_device
 
@@ -57,33 +55,3 @@ def accuracy(predictions: Sequence[int], labels: Sequence[int]) -> float:
     if len(predictions) != len(labels) or not labels:
         raise ValueError(f"{len(predictions)} predictions for {len(labels)} labels")
     return sum(int(p) == int(y) for p, y in zip(predictions, labels)) / len(labels)
-
-
-def balanced_sample(labels: Sequence[int], size: int, seed: int) -> list[int]:
-    """Row indices of a class-balanced random sample: ``size // 2`` negatives (label 0),
-    the rest positives, drawn with ``random.Random(seed)`` and shuffled.
-
-    On the IMDB test split with size 1,000 and seed 0 this is the balanced 1,000-review
-    sample the paper's attack uses (see tests/test_real_data.py).
-    """
-    negatives = [i for i, y in enumerate(labels) if y == 0]
-    positives = [i for i, y in enumerate(labels) if y == 1]
-    n_neg = size // 2
-    n_pos = size - n_neg
-    if n_neg > len(negatives) or n_pos > len(positives):
-        raise ValueError(f"a balanced sample of {size} needs {n_neg} negative and {n_pos} positive examples; "
-                         f"the split has {len(negatives)} and {len(positives)}")
-    rng = random.Random(seed)
-    sample = rng.sample(negatives, n_neg) + rng.sample(positives, n_pos)
-    rng.shuffle(sample)
-    return sample
-
-
-def write_attack_sample(test_path, out_path, size: int, seed: int) -> int:
-    """Write the reviews every target is attacked on: a balanced random sample of the test split."""
-    test = data.load_sentiment(test_path)
-    if size > len(test):
-        raise ValueError(f"attack.sample_size {size} is larger than the sentiment test split ({len(test)} reviews)")
-    rows = [test[i] for i in balanced_sample(test["label"], size, seed)]
-    data.write_jsonl([{"id": r["id"], "text": r["text"], "label": r["label"]} for r in rows], out_path)
-    return len(rows)

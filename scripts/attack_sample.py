@@ -5,7 +5,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")
 from miniature.runtime import start_job
 
 log = start_job(snakemake)
-from miniature import sentiment
+from miniature import data
 
-n = sentiment.write_attack_sample(snakemake.input[0], snakemake.output[0], snakemake.params.size, snakemake.params.seed)
+n = data.write_attack_sample(snakemake.input[0], snakemake.output[0], snakemake.params.size, snakemake.params.seed)
 log.info("%d reviews sampled for the attack", n)

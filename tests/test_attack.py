@@ -13,7 +13,7 @@ import pytest
 import torch
 from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
 
-from miniature import data, finetune, model_io, pretraining, sentiment, table3
+from miniature import data, finetune, model_io, pretraining, table3
 from miniature.tokenizer import train_tokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -159,14 +159,14 @@ def test_window_constraint_keeps_only_words_the_classifier_reads(tiny):
 def test_attack_sample_is_balanced_and_the_same_for_a_seed(tmp_path):
     rows = keyword_reviews(50, 0, "test")
     data.write_jsonl(rows, tmp_path / "test.jsonl")
-    assert sentiment.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "a.jsonl", 10, seed=3) == 10
-    sentiment.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "b.jsonl", 10, seed=3)
+    assert data.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "a.jsonl", 10, seed=3) == 10
+    data.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "b.jsonl", 10, seed=3)
     sample = list(data.load_sentiment(tmp_path / "a.jsonl"))
     assert sample == list(data.load_sentiment(tmp_path / "b.jsonl"))
     assert sorted(r["label"] for r in sample) == [0] * 5 + [1] * 5
     assert {r["id"] for r in sample} <= {r["id"] for r in rows}
     with pytest.raises(ValueError, match="larger than the sentiment test split"):
-        sentiment.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "c.jsonl", 51, seed=3)
+        data.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "c.jsonl", 51, seed=3)
 
 
 def test_textattack_imports_offline_from_a_clean_home(tmp_path):

@@ -241,3 +241,13 @@ def test_hub_source_with_articles_writes_the_selection(tmp_path):
     assert data.prepare_qa_split({"hub": {**hub, "articles": {"stop": 4, "step": 3, "exclude": True}}},
                                  out, seed=0, name="train") == 6
     assert _titles(data.read_json(out)) == ["a1", "a2", "a4"]
+
+
+def test_balanced_sample_is_balanced_deterministic_and_checked():
+    labels = [0] * 30 + [1] * 10
+    sample = data.balanced_sample(labels, 9, seed=1)
+    assert len(set(sample)) == 9 and sorted(labels[i] for i in sample) == [0] * 4 + [1] * 5
+    assert sample == data.balanced_sample(labels, 9, seed=1)
+    assert sample != data.balanced_sample(labels, 9, seed=2)
+    with pytest.raises(ValueError, match="needs 15 negative and 15 positive"):
+        data.balanced_sample(labels, 30, seed=1)

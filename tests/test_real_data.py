@@ -85,12 +85,10 @@ def test_squad_dev_loads_through_datasets(shared_data):
 def test_attack_sample_of_imdb_test_is_the_papers_1000_reviews(shared_data, tmp_path):
     """Through the workflow's own path (a file source, then the sample), seed 0 and 1,000
     reviews give exactly the balanced IMDB sample the paper attacks, in its order."""
-    from miniature import sentiment
-
     imdb = shared_data / "imdb"
     assert data.prepare_sentiment_split({"file": {"path": str(imdb / "imdb-test.jsonl.gz")}},
                                         tmp_path / "test.jsonl", seed=0, name="test") == 25000
-    assert sentiment.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "sample.jsonl", 1000, seed=0) == 1000
+    assert data.write_attack_sample(tmp_path / "test.jsonl", tmp_path / "sample.jsonl", 1000, seed=0) == 1000
     ours = [json.loads(line) for line in (tmp_path / "sample.jsonl").open()]
     with gzip.open(imdb / "imdb-test-1000.jsonl.gz", "rt") as f:
         paper = [json.loads(line) for line in f]

@@ -62,13 +62,3 @@ def test_accuracy():
     assert sentiment.accuracy([1, 0, 1, 1], [1, 1, 1, 0]) == 0.5
     with pytest.raises(ValueError):
         sentiment.accuracy([1], [1, 0])
-
-
-def test_balanced_sample_is_balanced_deterministic_and_checked():
-    labels = [0] * 30 + [1] * 10
-    sample = sentiment.balanced_sample(labels, 9, seed=1)
-    assert len(set(sample)) == 9 and sorted(labels[i] for i in sample) == [0] * 4 + [1] * 5
-    assert sample == sentiment.balanced_sample(labels, 9, seed=1)
-    assert sample != sentiment.balanced_sample(labels, 9, seed=2)
-    with pytest.raises(ValueError, match="needs 15 negative and 15 positive"):
-        sentiment.balanced_sample(labels, 30, seed=1)

@@ -1,5 +1,7 @@
 """Run the workflow on test configs in temporary folders."""
 
+import base64
+import json
 import os
 import re
 import shutil
@@ -8,6 +10,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
+
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -89,9 +93,9 @@ class Job(NamedTuple):
         return f"{self.rule}[{', '.join(f'{k}={v}' for k, v in self.wildcards)}]"
 
 
-def planned_job_list(workdir, target="results/table2.csv", configfile=None, extra=()) -> list[Job]:
+def planned_job_outputs(workdir, target="results/table2.csv", configfile=None, extra=()) -> list[tuple[Job, list[str]]]:
     """The jobs a dry run schedules for ``target`` (targets separated by spaces; empty when
-    nothing runs)."""
+    nothing runs), each with its outputs (paths under ``workdir``)."""
     result = snakemake(workdir, "--dry-run", *extra, *target.split(), configfile=configfile)
     jobs = []
     # Each job is printed as "rule NAME:" followed by indented "key: value" lines.
@@ -101,10 +105,48 @@ def planned_job_list(workdir, target="results/table2.csv", configfile=None, extr
             continue
         wildcards = re.search(r"^\s+wildcards: (.*)$", block, re.M)
         pairs = [item.split("=", 1) for item in wildcards.group(1).split(", ")] if wildcards else []
-        jobs.append(Job.of(head.group(1), **dict(pairs)))
+        outputs = re.search(r"^\s+output: (.*)$", block, re.M)
+        jobs.append((Job.of(head.group(1), **dict(pairs)), outputs.group(1).split(", ") if outputs else []))
     return jobs
+
+
+def planned_job_list(workdir, target="results/table2.csv", configfile=None, extra=()) -> list[Job]:
+    """The jobs a dry run schedules for ``target`` (targets separated by spaces; empty when
+    nothing runs)."""
+    return [job for job, _ in planned_job_outputs(workdir, target, configfile, extra)]
 
 
 def planned_jobs(workdir, target="results/table2.csv", configfile=None, extra=()) -> dict[str, int]:
     """Rule -> number of jobs a dry run schedules for ``target`` (empty when nothing runs)."""
     return dict(Counter(job.rule for job in planned_job_list(workdir, target, configfile, extra)))
+
+
+def finished_outputs(workdir):
+    """Every file under results/ that a finished job wrote -> its modification time.
+
+    Left out: checkpoints, temporary names of unfinished outputs, and the outputs of jobs
+    that were still running (Snakemake marks those incomplete in .snakemake/incomplete)."""
+    markers = Path(workdir) / ".snakemake" / "incomplete"
+    incomplete = {base64.urlsafe_b64decode(m.name).decode() for m in markers.iterdir()} if markers.is_dir() else set()
+    files = {}
+    for path in (Path(workdir) / "results").rglob("*"):
+        parts = path.relative_to(workdir).parts
+        if (path.is_file() and "checkpoints" not in parts and not any(p.endswith(".tmp") for p in parts)
+                and not any("/".join(parts[:i]) in incomplete for i in range(1, len(parts) + 1))):
+            files["/".join(parts)] = path.stat().st_mtime_ns
+    return files
+
+
+# Measured times, which differ from run to run: per file, the JSON fields or CSV columns left out.
+TIMES = {"training.json": ["seconds"], "timing.json": ["seconds", "ms_per_question"], "models.csv": ["ms_per_question"]}
+
+
+def same_content(a, b):
+    """Two result files hold the same results (measured times aside)."""
+    a, b = Path(a), Path(b)
+    if a.name in TIMES and a.suffix == ".json":
+        return ({k: v for k, v in json.loads(a.read_text()).items() if k not in TIMES[a.name]}
+                == {k: v for k, v in json.loads(b.read_text()).items() if k not in TIMES[a.name]})
+    if a.name in TIMES:
+        return pd.read_csv(a).drop(columns=TIMES[a.name]).equals(pd.read_csv(b).drop(columns=TIMES[a.name]))
+    return a.read_bytes() == b.read_bytes()

@@ -1,19 +1,19 @@
 """profiles/slurm on a real one-node Slurm cluster started on this machine from Debian packages.
 
 Every job of a two-model tiny config goes through Slurm exactly as a user's run does
-(`snakemake --profile profiles/slurm results/table2.csv`), and Table 2 must equal that of a
-local run. Needs root and apt (or the packages installed); skipped with the reason otherwise.
+(`snakemake --profile profiles/slurm results/table2.csv`), and every file it writes must equal
+that of a local run (the tiny run the workflow tests share). Needs root and apt (or the packages
+installed); skipped with the reason otherwise.
 """
 
 import re
-import shutil
 import subprocess
 import time
 
 import cluster
 import pytest
 import yaml
-from runner import CONFIGS, ROOT, planned_jobs, snakemake
+from runner import CONFIGS, ROOT, finished_outputs, planned_jobs, same_content, snakemake
 
 MODELS = ("large", "small")
 # The training and inference rules (threads: HEAVY): a cluster job asks for CLUSTER_THREADS
@@ -52,13 +52,13 @@ def _job(job_id):
     return dict(field.split("=", 1) for field in out.split() if "=" in field)
 
 
-def test_slurm_profile_runs_every_job_on_slurm_and_matches_a_local_run(slurm, tmp_path):
+def test_slurm_profile_runs_every_job_on_slurm_and_matches_a_local_run(slurm, tmp_path, tiny_run):
     on_slurm = tmp_path / "slurm"
     configfile = _config(on_slurm)
     expected = sum(planned_jobs(on_slurm, configfile=configfile).values())
 
     # The profile as shipped; only the training/inference threads are pinned to 1, as in the
-    # local run below (torch's results depend on its thread count).
+    # local run it is compared with (torch's results depend on its thread count).
     began = time.monotonic()
     result = snakemake(on_slurm, "results/table2.csv", "--profile", str(ROOT / "profiles" / "slurm"),
                        "--set-threads", *(f"{rule}=1" for rule in HEAVY_RULES), configfile=configfile, timeout=1500)
@@ -75,15 +75,20 @@ def test_slurm_profile_runs_every_job_on_slurm_and_matches_a_local_run(slurm, tm
     assert jobs["table2"]["TimeLimit"] == "00:10:00"
     assert jobs["table2"]["MinMemoryNode"] == "2000M"
 
-    # The same config on this machine. The tokenizer (and the data it was trained on) is
-    # copied from the Slurm run: the tokenizers library breaks ties between equally frequent
-    # merges in hash order, so two trainings on the same corpus can differ; every model is
-    # then built, fine-tuned and compared anew.
-    local = tmp_path / "local"
-    shutil.copytree(on_slurm / "results" / "data", local / "results" / "data")
-    shutil.copytree(on_slurm / "results" / "tokenizer", local / "results" / "tokenizer")
-    shutil.copy(configfile, local / "config.yaml")
-    snakemake(local, "--cores", "2", "results/table2.csv", configfile=local / "config.yaml")
+    # The same models on this machine: tiny_run, a local run of the whole tiny config (to which
+    # this one's two models belong, first and last). No job of a model or a pair reads another
+    # model's results and every seed is the config's, so each file of this run is one of
+    # tiny_run's, and its one Table 2 row is tiny_run's row of that pair. tiny_run's training and
+    # inference jobs ran on one thread too (rules/common.smk: half of its 2 cores). A local run
+    # of this config made the same files a second time; tiny_run has them already, and every
+    # file is compared, not only Table 2: what differs between a Slurm run and a local one (or
+    # between two runs) shows in the first file it reaches.
+    ours = finished_outputs(on_slurm)
+    theirs = finished_outputs(tiny_run)
     table = (on_slurm / "results" / "table2.csv").read_text()
+    del ours["results/table2.csv"]
+    assert ours and set(ours) <= set(theirs), sorted(set(ours) - set(theirs))
+    assert [name for name in sorted(ours) if not same_content(on_slurm / name, tiny_run / name)] == []
+    header, *rows = (tiny_run / "results" / "table2.csv").read_text().splitlines(keepends=True)
     assert table.count("\n") == 2  # header and the one pair
-    assert table == (local / "results" / "table2.csv").read_text()
+    assert table == header + next(row for row in rows if row.startswith(",".join(MODELS) + ","))
