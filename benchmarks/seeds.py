@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -50,6 +49,9 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+
+# Run as a script, so benchmarks/ is on the import path (the tests put it there).
+from stages import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = {"table2": "results/table2.csv", "table3": "results/table3.csv"}
@@ -336,15 +338,8 @@ def conclusion_lines(table2: Iterable[dict], table3: dict | None = None) -> list
 
 
 def machine() -> str:
-    """The CPU's model name (lscpu; platform.processor() is empty on most Linux systems) and cores."""
-    name = platform.processor() or platform.machine()
-    try:
-        listing = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        found = re.search(r"^Model name:\s*(.+)$", listing, re.M)
-        name = found.group(1).strip() if found else name
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return f"{name}, {os.cpu_count()} cores"
+    """The CPU's model name and cores."""
+    return f"{cpu_name()}, {os.cpu_count()} cores"
 
 
 def read_tables(out: Path, seeds: Sequence[int], name: str) -> dict[int, pd.DataFrame]:

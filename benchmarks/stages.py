@@ -278,14 +278,18 @@ def cpu_model(cpuinfo: str) -> str:
     return match.group(1).strip() if match else "unknown CPU"
 
 
-def machine_line() -> str:
+def cpu_name() -> str:
+    """This machine's CPU model name (from /proc/cpuinfo; 'unknown CPU' where it has none)."""
     try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
+        return cpu_model(Path("/proc/cpuinfo").read_text())
     except OSError:
-        cpuinfo = ""
+        return cpu_model("")
+
+
+def machine_line() -> str:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    return (f"Machine: {cpu_model(cpuinfo)}, {os.cpu_count()} CPUs ({usable} usable), load average {load} at "
+    return (f"Machine: {cpu_name()}, {os.cpu_count()} CPUs ({usable} usable), load average {load} at "
             f"start; {datetime.datetime.now().astimezone().isoformat(sep=' ', timespec='minutes')}")
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))  # seeds.py imports stages.py, as when run as a script
 _spec = importlib.util.spec_from_file_location("seeds", ROOT / "benchmarks" / "seeds.py")
 seeds = importlib.util.module_from_spec(_spec)
 sys.modules["seeds"] = seeds
