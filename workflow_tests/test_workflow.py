@@ -208,21 +208,22 @@ def test_tiny_classifiers_are_above_chance_and_every_attack_set_is_non_empty(tin
     from transformers import AutoModelForSequenceClassification
 
     from miniature import data, sentiment
+    from miniature.config import compressed_at
     from miniature.model_io import load_model, load_tokenizer
 
     config = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    post_training = compressed_at(config, "finetuned")
     test = data.load_sentiment(tiny_run / "results/data/sentiment/test.jsonl")
     labels = [int(label) for label in test["label"]]
     majority = max(sum(labels), len(labels) - sum(labels)) / len(labels)  # one class for every review
     accuracies, attacked = {}, {}
-    for model, spec in config["models"].items():
+    for model in config["models"]:
         # The classifier the attack targets: fine-tuned, or its parent's compressed after training.
-        post_training = spec.get("compress", {}).get("stage") == "finetuned"
-        folder = tiny_run / "results" / ("compress" if post_training else "finetune") / "sentiment" / model
+        folder = tiny_run / "results" / ("compress" if model in post_training else "finetune") / "sentiment" / model
         predictions = sentiment.predict(load_model(AutoModelForSequenceClassification, folder), load_tokenizer(folder),
                                         test["text"], config["finetune"]["sentiment"]["max_length"])
         accuracies[model] = sentiment.accuracy(predictions, labels)
-        if not post_training:  # the fine-tuning job's own measure, on the same reviews
+        if model not in post_training:  # the fine-tuning job's own measure, on the same reviews
             metrics = json.loads((folder / "metrics.json").read_text())
             assert metrics["accuracy"] == pytest.approx(accuracies[model]), model
         attacked[model] = json.loads((tiny_run / f"results/attack/{model}/succeeded.json").read_text())
